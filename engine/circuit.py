@@ -1,0 +1,204 @@
+"""The public `Circuit`: a loaded, validated, compiled circuit file, ready to evaluate.
+
+``load_circuit(path)`` / ``parse_circuit(text)`` run the whole pipeline
+(bytes → spec → program) and raise `CircuitError` on any user error;
+``Circuit.evaluate()`` runs forward and backward and checks ``expect`` (and the
+numerical gradient check on request). `evaluate_file` never raises for user
+errors: it turns them into a `Result` with status ``invalid`` or ``error``, which
+is what the CLI, watch and batch report.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import evaluator
+from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
+from engine.evaluator import DomainFault
+from engine.graph import compile_program
+from engine.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
+from engine.model import CircuitSpec
+from engine.program import Program
+from engine.result import Check, Result
+
+DEFAULT_CHECK_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    """A validated circuit and its compiled program.
+
+    Attributes:
+        name: the ``name:`` key, else the file name without extension.
+        path: the file it came from (None for text).
+        spec: the validated document.
+        program: the evaluation plan (shared by every evaluation).
+        defaults: input values from the file, by name.
+        warnings: unused inputs and gates.
+        source: line and column of every node, for locating later problems.
+    """
+
+    name: str
+    path: str | None
+    spec: CircuitSpec
+    program: Program
+    defaults: dict[str, float]
+    warnings: tuple[Issue, ...]
+    source: SourceMap
+
+    @property
+    def output(self) -> str:
+        return self.program.output_name
+
+    def input_values(self, inputs: Mapping[str, float] | None = None) -> list[float]:
+        """Input values in slot order: the file's, overridden by `inputs`.
+
+        Raises:
+            CircuitError: an override names no input or is not a finite number.
+        """
+        values = dict(self.defaults)
+        for name, value in (inputs or {}).items():
+            if name not in values:
+                hint = did_you_mean(name, values) or "inputs: " + ", ".join(values) if values else None
+                raise CircuitError([Issue("unknown-input", f"no input named '{name}'", self.path, hint=hint)])
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise CircuitError([Issue("invalid-number", f"input '{name}' must be a finite number, got {value!r}",
+                                          self.path, hint="e.g. --set x=1.5")])
+            values[name] = float(value)
+        return [values[name] for name in self.program.inputs]
+
+    def evaluate(self, inputs: Mapping[str, float] | None = None, *, check: bool = False,
+                 check_tolerance: float = DEFAULT_CHECK_TOLERANCE) -> Result:
+        """Forward values and backward gradients of every wire.
+
+        Args:
+            inputs: values overriding the file's inputs for this evaluation.
+            check: also compare every input's gradient with centred finite differences.
+            check_tolerance: relative+absolute tolerance of that comparison.
+
+        Returns:
+            The result; status ``failed`` when an expectation or the gradient check fails.
+
+        Raises:
+            EvaluationError: a domain fault, located at the faulting gate.
+            CircuitError: an unknown or non-finite override.
+        """
+        started = time.perf_counter()
+        point = self.input_values(inputs)
+        program = self.program
+        try:
+            values, grads = evaluator.run(program, point)
+            checks = self._expectations(values, grads)
+            warnings = list(self.warnings)
+            if check:
+                checks += self._gradient_check(point, values, grads, check_tolerance, warnings)
+        except DomainFault as fault:
+            raise self._locate(fault) from None
+        named_values = dict(zip(program.wires, values))
+        named_grads = dict(zip(program.wires, grads))
+        status = "ok" if all(c.passed for c in checks) else "failed"
+        return Result(self.path, self.name, status, program.output_name, values[program.output],
+                      named_values, named_grads, tuple(checks), (), tuple(warnings),
+                      (time.perf_counter() - started) * 1000)
+
+    def _locate(self, fault: DomainFault) -> EvaluationError:
+        issue = fault.first
+        return EvaluationError([self.source.place(Issue(issue.code, issue.message, self.path, hint=issue.hint),
+                                                  ("gates", fault.gate), key=True)])
+
+    def _expectations(self, values: list[float], grads: list[float]) -> list[Check]:
+        expect = self.spec.expect
+        if expect is None:
+            return []
+        index = self.program.index
+        tolerance = expect.tolerance
+        checks = []
+        for kind, section, table, actual in (("expect_value", "values", expect.values, values),
+                                             ("expect_grad", "grads", expect.grads, grads)):
+            for wire, expected in table.items():
+                got = actual[index[wire]]
+                line, column = self.source.locate(("expect", section, wire)) or (None, None)
+                checks.append(Check(kind, wire, expected, got, close(got, expected, tolerance), line, column))
+        return checks
+
+    def _gradient_check(self, point: list[float], values: list[float], grads: list[float],
+                        tolerance: float, warnings: list[Issue]) -> list[Check]:
+        program = self.program
+        kinks = evaluator.kinked_steps(program, values)
+        on_kink = evaluator.upstream_inputs(program, kinks)
+        for index in kinks:
+            gate = program.gate_of(index)
+            line, column = self.source.locate(("gates", gate), key=True) or (None, None)
+            warnings.append(Issue("kink", f"gate '{gate}' ({program.steps[index].op.name}) sits exactly on a kink; "
+                                  "finite differences are unreliable here", self.path, line, column,
+                                  hint="move the inputs off the kink (e.g. with --set) to check this gate",
+                                  severity="warning"))
+        checks = []
+        for entry in evaluator.numerical_gradients(program, point, grads):
+            wire = program.wires[entry.slot]
+            line, column = self.source.locate(("inputs", wire), key=True) or (None, None)
+            passed = close(entry.analytic, entry.numeric, tolerance) or entry.slot in on_kink
+            checks.append(Check("grad_check", wire, entry.numeric, entry.analytic, passed, line, column,
+                                entry.abs_error, entry.rel_error, entry.slot in on_kink))
+        return checks
+
+
+def close(actual: float, expected: float, tolerance: float) -> bool:
+    """Relative+absolute comparison: ``|actual − expected| ≤ tol · (1 + |expected|)``."""
+    return abs(actual - expected) <= tolerance * (1.0 + abs(expected))
+
+
+def parse_circuit(text: str, name: str | None = None, *, path: str | None = None) -> Circuit:
+    """Validate and compile a circuit from YAML text.
+
+    Args:
+        text: the YAML document.
+        name: the circuit's name when the document has no ``name:`` key.
+        path: the file name to report issues against.
+
+    Raises:
+        CircuitError: a `LoadError`, `SchemaError` or `GraphError` with every issue found.
+    """
+    with paused_gc():
+        spec, source = load_spec(text, path)
+        program, warnings = compile_program(
+            spec, lambda issue, loc, key: source.place(issue.at(path), loc, key=key))
+    defaults = {name: item.value for name, item in spec.inputs.items()}
+    return Circuit(spec.name or name or "circuit", path, spec, program, defaults, tuple(warnings), source)
+
+
+def load_circuit(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Circuit:
+    """Read, validate and compile a circuit file.
+
+    Raises:
+        CircuitError: the file is unreadable or invalid (every issue carries its line and column).
+    """
+    where = str(path)
+    text = decode(read_bytes(Path(path), max_bytes), where)
+    return parse_circuit(text, Path(path).stem, path=where)
+
+
+def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *, check: bool = False,
+                  check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
+    """Load and evaluate one file; user errors become the result's status, never exceptions."""
+    started = time.perf_counter()
+    where = str(path)
+    circuit = None
+    try:
+        circuit = load_circuit(path, max_bytes=max_bytes)
+        result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
+    except CircuitError as error:
+        return Result.from_error(error, where, circuit.name if circuit else Path(path).stem,
+                                 (time.perf_counter() - started) * 1000,
+                                 circuit.warnings if circuit else ())
+    return _with_elapsed(result, (time.perf_counter() - started) * 1000)
+
+
+def _with_elapsed(result: Result, elapsed_ms: float) -> Result:
+    return Result(result.path, result.circuit, result.status, result.output, result.value, result.values,
+                  result.grads, result.checks, result.errors, result.warnings, elapsed_ms)

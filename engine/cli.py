@@ -1,0 +1,171 @@
+"""The ``circuit`` command: argv → exit code, a thin layer over the Python API.
+
+Exit codes: 0 success; 1 a circuit is invalid, fails its expectations or
+gradient check, or faults; 2 usage or internal error. Data goes to stdout,
+diagnostics to stderr; no user error ever prints a traceback.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.loader import DEFAULT_MAX_BYTES
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class CheckFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+app = typer.Typer(
+    name="circuit",
+    help="Evaluate YAML circuits forward (values) and backward (gradients).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+MaxBytes = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")]
+
+
+class UsageError(Exception):
+    """A bad command line (exit 2)."""
+
+
+def parse_assignments(items: list[str]) -> dict[str, float]:
+    """``["x=1.5", "y=-2"]`` → ``{"x": 1.5, "y": -2.0}``.
+
+    Raises:
+        UsageError: an item is not NAME=NUMBER with a finite number.
+    """
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not sep or not name or not math.isfinite(value):
+            raise UsageError(f"--set expects NAME=NUMBER with a finite number, got '{item}' (e.g. --set x=1.5)")
+        values[name] = value
+    return values
+
+
+@app.command("eval")
+def eval_command(
+    path: Annotated[Path, typer.Argument(help="The circuit file.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE", help="Override an input for this evaluation (repeatable).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Compare gradients with centred finite differences.")] = False,
+    check_tolerance: Annotated[float, typer.Option(
+        "--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")] = 1e-5,
+    format_: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Evaluate a circuit forward and backward: every wire's value and gradient."""
+    from engine.circuit import evaluate_file
+    from engine.report import render_issues, render_result, result_issues, to_json
+
+    overrides = parse_assignments(set_ or [])
+    result = evaluate_file(path, overrides, check=check, check_tolerance=check_tolerance, max_bytes=max_bytes)
+    if format_ is Format.json:
+        print(to_json(result.to_dict()), flush=True)
+    else:
+        render_result(result)
+    render_issues(result_issues(result), sys.stderr)
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
+
+
+@app.command("check")
+def check_command(
+    paths: Annotated[list[Path], typer.Argument(help="Circuit files and folders (searched recursively).")],
+    format_: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Validate circuits (YAML, schema, wiring) without evaluating them, like a linter."""
+    from engine.catalog import discover
+    from engine.circuit import load_circuit
+    from engine.errors import CircuitError, Issue
+    from engine.report import github_annotation, render_issues, to_json
+
+    files = discover(paths)
+    if not files:
+        raise UsageError("no circuit files found (looked for *.yaml and *.yml)")
+    reports: list[tuple[Path, list[Issue], list[Issue]]] = []
+    for file in files:
+        try:
+            circuit = load_circuit(file, max_bytes=max_bytes)
+            reports.append((file, [], [w.at(str(file)) for w in circuit.warnings]))
+        except CircuitError as error:
+            reports.append((file, [i.at(str(file)) for i in error.issues], []))
+    invalid = sum(1 for _, errors, _ in reports if errors)
+    if format_ is CheckFormat.json:
+        print(to_json([{"path": str(f), "status": "invalid" if e else "valid",
+                        "errors": [i.to_dict() for i in e], "warnings": [i.to_dict() for i in w]}
+                       for f, e, w in reports]))
+    elif format_ is CheckFormat.github:
+        for _, errors, warnings in reports:
+            for issue in [*errors, *warnings]:
+                print(github_annotation(issue))
+    else:
+        for _, errors, warnings in reports:
+            render_issues([*errors, *warnings], sys.stderr)
+        print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
+              f"{len(files) - invalid} valid, {invalid} invalid")
+    raise typer.Exit(ExitCode.FAILED if invalid else ExitCode.OK)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the circuit format."""
+    from engine.model import json_schema_text
+
+    sys.stdout.write(json_schema_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on `argv` (default: ``sys.argv[1:]``) and return the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        # standalone mode: the CLI library reports usage errors itself (exit 2)
+        command.main(args=argv, prog_name="circuit", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitCode.USAGE)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  help: this is a bug in circuitflow; please report it with the circuit file", file=sys.stderr)
+        return ExitCode.USAGE
+    return ExitCode.OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

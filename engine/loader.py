@@ -1,0 +1,386 @@
+"""Bytes → validated `CircuitSpec` plus a `SourceMap` of every node's line and column.
+
+The loader is the only module that touches YAML. It reads with PyYAML's safe C
+parser when available, and builds the document itself in one iterative pass over
+the parser's *events* (never ``yaml.load``), which lets it:
+
+* refuse hostile input before anything is constructed — anchors and aliases (the
+  "billion laughs"), explicit tags (``!!python/object``…), nesting deeper than
+  `MAX_DEPTH`, files over a size limit — without recursion, so no file can hit
+  Python's recursion limit;
+* resolve plain scalars by YAML 1.2's core schema rather than PyYAML's YAML 1.1
+  defaults (``1e3`` is a number; ``yes``/``on`` are text; ``010`` and ``12:30``
+  are not numbers);
+* report duplicate keys (PyYAML silently keeps the last one) naming both lines;
+* record the position of every key and value, so schema and graph issues point
+  at the offending spot.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import Issue, LoadError, SchemaError
+from engine.model import CircuitSpec, Loc, validate
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+MAX_DEPTH = 64
+_MAX_CHAR_ISSUES = 10
+
+try:  # the C parser is ~10x faster; fall back to the pure-Python one
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+Position = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMap:
+    """Where each node of a document sits in its file (1-based line and column).
+
+    ``values`` maps a loc (the path of keys and indexes from the root) to the
+    position of that value; ``keys`` maps it to the position of its mapping key.
+    """
+
+    values: dict[Loc, Position]
+    keys: dict[Loc, Position]
+
+    def locate(self, loc: Loc, *, key: bool = False) -> Position | None:
+        """The position of `loc` (its key when `key`), or of its nearest ancestor.
+
+        A missing field resolves to the mapping that should hold it.
+        """
+        if key and loc in self.keys:
+            return self.keys[loc]
+        while loc:
+            if loc in self.values:
+                return self.values[loc]
+            loc = loc[:-1]
+        return self.values.get((), (1, 1))
+
+    def place(self, issue: Issue, loc: Loc, *, key: bool = False) -> Issue:
+        """`issue` positioned at `loc`."""
+        line, column = self.locate(loc, key=key) or (None, None)
+        return Issue(issue.code, issue.message, issue.path, line, column, issue.hint, issue.severity)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures.
+
+    Loading creates millions of small acyclic objects; the collector's passes over
+    them are pure waste. It is restored afterwards, also when loading fails.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes, refusing files over `max_bytes` before reading them.
+
+    Raises:
+        LoadError: the file is missing, unreadable or too large.
+    """
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError([_too_large(where, size, max_bytes)])
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise LoadError([Issue("io", "is a directory, not a circuit file", where,
+                               hint="pass a .yaml file, or use `circuit batch` for folders")]) from None
+    except FileNotFoundError:
+        raise LoadError([Issue("io", "no such file", where, hint="check the path")]) from None
+    except OSError as exc:
+        raise LoadError([Issue("io", f"cannot read file: {exc.strerror or exc}", where)]) from None
+    if len(data) > max_bytes:  # it grew while we looked
+        raise LoadError([_too_large(where, len(data), max_bytes)])
+    return data
+
+
+def _too_large(where: str, size: int, limit: int) -> Issue:
+    return Issue("too-large", f"file is {size:,} bytes, over the {limit:,}-byte limit", where,
+                 hint="raise the limit with --max-bytes if the file is trusted")
+
+
+_UTF16_32_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"),
+)
+
+
+def decode(data: bytes, path: str | None = None) -> str:
+    """UTF-8 text of `data` (a UTF-8 byte-order mark is dropped).
+
+    Raises:
+        LoadError: another encoding, or bytes that are not UTF-8.
+    """
+    for bom, name in _UTF16_32_BOMS:
+        if data.startswith(bom):
+            raise LoadError([Issue("encoding", f"file is encoded as {name}, not UTF-8", path, 1, 1,
+                                   hint="save the file as UTF-8")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        raise LoadError([Issue("encoding", f"invalid UTF-8 byte 0x{data[exc.start]:02x}", path, line, column,
+                               hint="save the file as UTF-8")]) from None
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_TAB_INDENT = re.compile(r"^ *(\t)[ \t]*\S", re.MULTILINE)
+
+
+def scan_text(text: str, path: str | None = None) -> list[Issue]:
+    """Control characters and tab indentation, which YAML forbids, with positions."""
+    issues: list[Issue] = []
+    for match in _CONTROL.finditer(text):
+        line, column = _position(text, match.start())
+        issues.append(Issue("control-char", f"control character U+{ord(match.group()):04X} is not allowed",
+                            path, line, column, hint="delete it, or write it as an escape inside double quotes"))
+        if len(issues) >= _MAX_CHAR_ISSUES:
+            break
+    for match in _TAB_INDENT.finditer(text):
+        line, column = _position(text, match.start(1))
+        issues.append(Issue("tab-indent", "tab character used for indentation", path, line, column,
+                            hint="YAML indents with spaces only; replace the tab with spaces"))
+        if len(issues) >= 2 * _MAX_CHAR_ISSUES:
+            break
+    return issues
+
+
+def _position(text: str, offset: int) -> Position:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+# YAML 1.2 core schema, plain scalars only (quoted scalars are always strings).
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+# Decimal integers without leading zeros: YAML 1.1 read `010` as octal 8, 1.2 as 10;
+# such ambiguous text stays a string and the schema explains it.
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_INT_OCT = re.compile(r"0o[0-7]+\Z")
+_INT_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+_NUMBER_START = frozenset("0123456789+-.")
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of a plain (unquoted) scalar under YAML 1.2's core schema."""
+    if text and text[0] not in _NUMBER_START:
+        if text in _BOOLS:
+            return _BOOLS[text]
+        return None if text in _NULLS else text
+    if text in _NULLS:
+        return None
+    if _INT.match(text):
+        return int(text)
+    if _INT_OCT.match(text):
+        return int(text[2:], 8)
+    if _INT_HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text) and not _leading_zero(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text[0] == "-" else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+def _leading_zero(text: str) -> bool:
+    digits = text.lstrip("+-")
+    return len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()
+
+
+_ScalarEvent = yaml.ScalarEvent
+_MappingStart = yaml.MappingStartEvent
+_SequenceStart = yaml.SequenceStartEvent
+_CollectionEnd = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, list[Issue]]:
+    """Build the document from parser events; refuse hostile YAML on the way.
+
+    Returns:
+        The data (dicts, lists, str, int, float, bool, None), its source map, and
+        the non-fatal issues found (duplicate keys).
+
+    Raises:
+        LoadError: YAML syntax errors, aliases, anchors, tags, excessive nesting,
+            several documents, or an empty file.
+    """
+    values: dict[Loc, Position] = {}
+    keys: dict[Loc, Position] = {}
+    issues: list[Issue] = []
+    # Each frame: [container, loc, pending key (maps only), key lines (maps only)]
+    stack: list[list[Any]] = []
+    root: Any = None
+    documents = 0
+    has_root = False
+
+    def fail(code: str, message: str, mark: Any, hint: str) -> LoadError:
+        return LoadError([Issue(code, message, path, mark.line + 1, mark.column + 1, hint)])
+
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            cls = type(event)
+            if cls is _ScalarEvent or cls is _MappingStart or cls is _SequenceStart:
+                mark = event.start_mark
+                if event.anchor is not None:
+                    raise fail("yaml-anchor", f"anchor '&{event.anchor}' is not allowed", mark,
+                               "write the value out in full; anchors and aliases are refused for safety")
+                if event.tag is not None:
+                    raise fail("yaml-tag", f"tag '{_short_tag(event.tag)}' is not allowed", mark,
+                               "remove the tag; circuit files hold plain data only")
+                position = (mark.line + 1, mark.column + 1)
+                if stack:
+                    frame = stack[-1]
+                    container = frame[0]
+                    if frame[2] is _NO_KEY:  # this node is a mapping key
+                        if cls is not _ScalarEvent:
+                            raise fail("yaml-key", "a mapping key must be a plain name", mark,
+                                       "use a simple name as the key")
+                        key = event.value
+                        seen = frame[3]
+                        if key in seen:
+                            first = seen[key]
+                            issues.append(Issue("duplicate-key", f"duplicate key '{key}' (first defined on line {first})",
+                                                path, *position, hint="remove one of them; only one value is allowed"))
+                            frame[2] = _DUPLICATE
+                        else:
+                            seen[key] = position[0]
+                            frame[2] = key
+                            keys[frame[1] + (key,)] = position
+                        continue
+                    if type(container) is dict:
+                        key = frame[2]
+                        frame[2] = _NO_KEY
+                    else:
+                        key = len(container)
+                    loc = frame[1] + (key,)
+                else:
+                    if has_root:  # pragma: no cover - the parser ends a document first
+                        raise fail("yaml-multiple", "a second document", mark, "one circuit per file")
+                    key, loc, container = None, (), None
+                if cls is _ScalarEvent:
+                    value = resolve_plain(event.value) if event.style in (None, "") else event.value
+                else:
+                    value = {} if cls is _MappingStart else []
+                    if len(stack) >= MAX_DEPTH:
+                        raise fail("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", mark,
+                                   "circuit files are shallow; check for runaway brackets")
+                if container is None:
+                    root, has_root = value, True
+                elif key is not _DUPLICATE:
+                    if type(container) is dict:
+                        container[key] = value
+                    else:
+                        container.append(value)
+                values[loc] = position
+                if cls is not _ScalarEvent:
+                    stack.append([value, loc, _NO_KEY, {}] if cls is _MappingStart else [value, loc, None, None])
+            elif cls in _CollectionEnd:
+                stack.pop()
+            elif cls is yaml.AliasEvent:
+                raise fail("yaml-alias", f"alias '*{event.anchor}' is not allowed", event.start_mark,
+                           "write the value out in full; anchors and aliases are refused for safety")
+            elif cls is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise fail("yaml-multiple", "a second YAML document in the file", event.start_mark,
+                               "a file holds one circuit; remove the '---' and what follows, or split the file")
+    except yaml.MarkedYAMLError as exc:
+        raise LoadError([_syntax_issue(exc, path)]) from None
+
+    if not has_root or root is None:
+        raise LoadError([Issue("empty-file", "file holds no circuit", path, 1, 1,
+                               hint="a circuit needs at least `gates:`; see `circuit schema`")])
+    if not isinstance(root, dict):
+        kind = "a list" if isinstance(root, list) else "a single value"
+        raise LoadError([Issue("not-a-mapping", f"top level is {kind}, not a mapping", path, *values[()],
+                               hint="start with keys like `inputs:`, `gates:` and `output:`")])
+    return root, SourceMap(values, keys), issues
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return self.name
+
+
+_NO_KEY = _Marker("<no key yet>")
+_DUPLICATE = _Marker("<duplicate key>")
+
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "quote the value if it contains ': ', or fix the indentation"),
+    ("could not find expected ':'", "a key needs ': ' after it; check indentation and quotes"),
+    ("found character '\\t'", "YAML indents with spaces only; replace the tab with spaces"),
+    ("did not find expected key", "check the indentation of this line against the keys above"),
+    ("did not find expected ',' or ']'", "close the list with ']' or separate items with ','"),
+    ("did not find expected ',' or '}'", "close the mapping with '}' or separate items with ','"),
+    ("found unexpected end of stream", "a quote or bracket is not closed"),
+    ("found undefined tag handle", "remove the tag; circuit files hold plain data only"),
+    ("expected <block end>", "check the indentation of this line against the lines above"),
+    ("special characters are not allowed", "quote the text, or remove the special character"),
+)
+
+
+def _syntax_issue(exc: yaml.MarkedYAMLError, path: str | None) -> Issue:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    hint = next((h for text, h in _SYNTAX_HINTS if text in problem), "check the quoting and indentation near here")
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+    return Issue("yaml-syntax", problem, path, line, column, hint)
+
+
+def load_spec(text: str, path: str | None = None) -> tuple[CircuitSpec, SourceMap]:
+    """Text → a validated spec and its source map.
+
+    Raises:
+        LoadError: unreadable or hostile YAML.
+        SchemaError: the document does not follow the format (every issue at once,
+            duplicate keys included).
+    """
+    issues = scan_text(text, path)
+    if issues:
+        raise LoadError(issues)
+    with paused_gc():
+        data, source, duplicates = parse_document(text, path)
+        spec, problems = validate(data)
+    placed = duplicates + [source.place(issue.at(path), loc, key=is_key) for loc, issue, is_key in problems]
+    if spec is None or duplicates:
+        raise SchemaError(sorted(placed, key=lambda i: (i.line or 0, i.column or 0)))
+    return spec, source

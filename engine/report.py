@@ -1,0 +1,99 @@
+"""Results and issues → text for people (rich tables), JSON for programs, and
+GitHub workflow annotations for CI.
+
+Data goes to stdout, diagnostics to stderr. Colour only on a terminal, never
+when NO_COLOR is set (rich honours both).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import IO, Any
+
+from engine.errors import Issue
+from engine.result import Result
+
+
+def fmt(x: float | None) -> str:
+    """A number as people read it: up to 10 significant digits, no trailing zeros."""
+    return "-" if x is None else f"{x:.10g}"
+
+
+def console(stream: IO[str] | None = None) -> Any:
+    """A rich console on `stream` (stdout by default), coloured only on a terminal."""
+    from rich.console import Console  # rich costs ~30 ms to import: only where used
+
+    stream = stream or sys.stdout
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> None:
+    """Write each issue as ``path:line:col: severity[code] message`` plus its hint."""
+    out = console(stream or sys.stderr)
+    for issue in issues:
+        style = "bold red" if issue.severity == "error" else "yellow"
+        head, _, rest = issue.render().partition("\n")
+        out.print(head, style=style, markup=False, highlight=False)
+        if rest:
+            out.print(rest, style="cyan", markup=False, highlight=False)
+
+
+def render_result(result: Result, stream: IO[str] | None = None) -> None:
+    """A table of every wire (value, gradient), the output first, then the checks."""
+    from rich.table import Table
+
+    out = console(stream)
+    if result.status in ("invalid", "error"):
+        return
+    title = f"{result.circuit}: {result.output} = {fmt(result.value)}"
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("wire")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{result.output}/∂wire", justify="right")
+    order = [result.output, *(w for w in result.values if w != result.output)]
+    for wire in order:
+        style = "bold" if wire == result.output else None
+        table.add_row(wire, fmt(result.values[wire]), fmt(result.grads[wire]), style=style)
+    out.print(table)
+    if result.checks:
+        passed = sum(c.passed for c in result.checks)
+        grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+        line = f"checks: {passed}/{len(result.checks)} passed"
+        if grad_checks:
+            worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
+            line += (f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} "
+                     f"on '{worst.wire}'")
+        out.print(line, markup=False)
+
+
+def result_issues(result: Result) -> list[Issue]:
+    """Every issue of a result to show on stderr: errors, failed checks, warnings."""
+    return [*result.failures(), *(w.at(result.path) for w in result.warnings)]
+
+
+def to_json(data: Any) -> str:
+    """Compact, stable JSON (key order as built)."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def github_escape(text: str, *, prop: bool = False) -> str:
+    """Escape text for a GitHub workflow command (``%``, newlines; ``:`` and ``,`` in properties)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github_annotation(issue: Issue) -> str:
+    """``::error file=…,line=…,col=…,title=…::message`` for one issue."""
+    kind = "error" if issue.severity == "error" else "warning"
+    props = [f"file={github_escape(issue.path or '', prop=True)}"]
+    if issue.line is not None:
+        props.append(f"line={issue.line}")
+        if issue.column is not None:
+            props.append(f"col={issue.column}")
+    props.append(f"title={github_escape(issue.code, prop=True)}")
+    message = issue.message + (f" (help: {issue.hint})" if issue.hint else "")
+    return f"::{kind} {','.join(props)}::{github_escape(message)}"

@@ -1,0 +1,118 @@
+"""The outcome of evaluating one circuit: values, gradients, checks, issues.
+
+`Result.to_dict()` is the JSON contract shared by ``circuit eval``, ``batch`` and
+``watch``::
+
+    {"path", "circuit", "status", "output", "value", "values", "grads",
+     "checks", "errors", "warnings", "elapsed_ms"}
+
+``status`` is ``ok``, ``failed`` (evaluated, but an expectation or gradient check
+failed), ``invalid`` (could not be loaded or validated) or ``error`` (an
+evaluation fault).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.errors import CircuitError, EvaluationError, Issue
+
+Status = Literal["ok", "failed", "invalid", "error"]
+STATUSES: tuple[Status, ...] = ("ok", "failed", "invalid", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One expectation or gradient-check comparison.
+
+    ``kind`` is ``expect_value``, ``expect_grad`` or ``grad_check`` (for which
+    ``expected`` is the finite-difference estimate and ``actual`` the analytic
+    gradient). ``on_kink`` marks a gradient check at a non-differentiable point,
+    whose mismatch is a warning rather than a failure.
+    """
+
+    kind: str
+    wire: str
+    expected: float
+    actual: float
+    passed: bool
+    line: int | None = None
+    column: int | None = None
+    abs_error: float | None = None
+    rel_error: float | None = None
+    on_kink: bool = False
+
+    def describe(self) -> str:
+        """One sentence for a failed check."""
+        if self.kind == "grad_check":
+            return (f"gradient check failed for '{self.wire}': analytic {self.actual!r}, "
+                    f"numerical {self.expected!r} (abs error {self.abs_error:.3g}, rel error {self.rel_error:.3g})")
+        what = "value" if self.kind == "expect_value" else "gradient"
+        return f"{what} of '{self.wire}' is {self.actual!r}, expected {self.expected!r}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "wire": self.wire, "expected": self.expected,
+                                "actual": self.actual, "passed": self.passed}
+        if self.line is not None:
+            data["line"], data["column"] = self.line, self.column
+        if self.kind == "grad_check":
+            data["abs_error"], data["rel_error"], data["on_kink"] = self.abs_error, self.rel_error, self.on_kink
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Values and gradients by wire name for one evaluation, plus check outcomes.
+
+    Owned by the caller; evaluating never mutates the circuit or its program.
+    """
+
+    path: str | None
+    circuit: str
+    status: Status
+    output: str | None = None
+    value: float | None = None
+    values: dict[str, float] = field(default_factory=dict)
+    grads: dict[str, float] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
+    errors: tuple[Issue, ...] = ()
+    warnings: tuple[Issue, ...] = ()
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def failures(self) -> list[Issue]:
+        """Errors plus failed checks, as located issues (what a report lists)."""
+        issues = list(self.errors)
+        for check in self.checks:
+            if not check.passed:
+                issues.append(Issue("grad-check" if check.kind == "grad_check" else "expect", check.describe(),
+                                    self.path, check.line, check.column))
+        return issues
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (see the module docstring)."""
+        return {
+            "path": self.path,
+            "circuit": self.circuit,
+            "status": self.status,
+            "output": self.output,
+            "value": self.value,
+            "values": self.values,
+            "grads": self.grads,
+            "checks": [c.to_dict() for c in self.checks],
+            "errors": [e.to_dict() for e in self.errors],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+    @classmethod
+    def from_error(cls, error: CircuitError, path: str | None, circuit: str,
+                   elapsed_ms: float = 0.0, warnings: tuple[Issue, ...] = ()) -> Result:
+        """The result of a circuit that could not be loaded (invalid) or evaluated (error)."""
+        status: Status = "error" if isinstance(error, EvaluationError) else "invalid"
+        return cls(path, circuit, status, errors=tuple(i.at(path) for i in error.issues),
+                   warnings=warnings, elapsed_ms=elapsed_ms)
