@@ -98,6 +98,7 @@ def backward(program: Program, values: Sequence[float]) -> list[float]:
     grads = [0.0] * len(values)
     grads[program.output] = 1.0
     steps = program.steps
+    n_wires = len(program.wires)
     for index in range(len(steps) - 1, -1, -1):
         step = steps[index]
         upstream = grads[step.out]
@@ -110,6 +111,8 @@ def backward(program: Program, values: Sequence[float]) -> list[float]:
         except (ArithmeticError, ValueError):
             raise DomainFault(program, index, "backward", xs, _reason(program, index, xs, None, "backward")) from None
         for slot, partial in zip(step.args, local):
+            if slot >= n_wires:
+                continue  # a literal constant: its gradient is never reported (pow(x, 3) at x < 0)
             contribution = upstream * partial
             if not _isfinite(contribution):
                 raise DomainFault(program, index, "backward", xs, _reason(program, index, xs, None, "backward"))

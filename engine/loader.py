@@ -204,12 +204,25 @@ def resolve_plain(text: str) -> Any:
     if _INT_HEX.match(text):
         return int(text[2:], 16)
     if _FLOAT.match(text) and not _leading_zero(text):
-        return float(text)
+        number = float(text)
+        return number if math.isfinite(number) else OutOfRange(text)
     if _INF.match(text):
         return -math.inf if text[0] == "-" else math.inf
     if _NAN.match(text):
         return math.nan
     return text
+
+
+class OutOfRange(float):
+    """A numeric literal too large for a float (``1e400``): infinite, but shown as written."""
+
+    def __new__(cls, text: str) -> OutOfRange:
+        self = super().__new__(cls, text)
+        self.text = text
+        return self
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _leading_zero(text: str) -> bool:
@@ -361,6 +374,10 @@ _SYNTAX_HINTS = (
 def _syntax_issue(exc: yaml.MarkedYAMLError, path: str | None) -> Issue:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
+    if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+        return Issue("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", path,
+                     *((mark.line + 1, mark.column + 1) if mark else (None, None)),
+                     "circuit files are shallow; check for runaway brackets")
     hint = next((h for text, h in _SYNTAX_HINTS if text in problem), "check the quoting and indentation near here")
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
     return Issue("yaml-syntax", problem, path, line, column, hint)

@@ -251,6 +251,8 @@ def _kind(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, float) and type(value) is not float:
+        return repr(value)  # a literal kept as written, e.g. 1e400
     if isinstance(value, float):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf") if math.isinf(value) else repr(value)
     return str(value)
