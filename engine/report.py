@@ -8,6 +8,7 @@ when NO_COLOR is set (rich honours both).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -26,7 +27,9 @@ def console(stream: IO[str] | None = None) -> Any:
     from rich.console import Console  # rich costs ~30 ms to import: only where used
 
     stream = stream or sys.stdout
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    # NO_COLOR (no-color.org) turns off every escape sequence, bold included.
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(file=stream, highlight=False, soft_wrap=True, **({"color_system": None} if plain else {}))
 
 
 def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> None:
