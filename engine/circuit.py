@@ -19,7 +19,7 @@ from pathlib import Path
 from engine import evaluator
 from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
 from engine.evaluator import DomainFault
-from engine.graph import compile_program
+from engine.graph import compile_program, salvage_issues
 from engine.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
 from engine.model import CircuitSpec
 from engine.program import Program
@@ -164,7 +164,8 @@ def parse_circuit(text: str, name: str | None = None, *, path: str | None = None
         CircuitError: a `LoadError`, `SchemaError` or `GraphError` with every issue found.
     """
     with paused_gc():
-        spec, source = load_spec(text, path)
+        spec, source = load_spec(text, path, salvage=lambda data, source: salvage_issues(
+            data, lambda issue, loc, key: source.place(issue.at(path), loc, key=key)))
         program, warnings = compile_program(
             spec, lambda issue, loc, key: source.place(issue.at(path), loc, key=key))
     defaults = {name: item.value for name, item in spec.inputs.items()}

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
+from pydantic import ValidationError
 
 from engine.errors import GraphError, Issue, did_you_mean
-from engine.model import CircuitSpec, Loc
+from engine.model import CircuitSpec, GateSpec, InputSpec, Loc
 from engine.ops import OPS
 from engine.program import Program, Step
 
@@ -74,6 +76,34 @@ def compile_program(spec: CircuitSpec, place: Placer) -> tuple[Program, list[Iss
         raise GraphError(sorted(errors, key=lambda i: (i.line or 0, i.column or 0)))
     assert output is not None  # no errors means an output was found
     return _program(spec, order, output), _unused(spec, graph, output, place)
+
+
+_SALVAGED = frozenset({"unknown-wire", "cycle", "duplicate-wire", "arity"})
+
+
+def salvage_issues(data: Any, place: Placer) -> list[Issue]:
+    """Wiring issues among the schema-valid parts of a document that failed the schema.
+
+    Invalid gates stand in as wires with no inputs, so references to them are not
+    reported as unknown; output inference is skipped (it depends on every gate).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("gates"), dict):
+        return []
+    raw_inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    gates = {}
+    for name, raw in data["gates"].items():
+        try:
+            gates[name] = GateSpec.model_validate(raw)
+        except ValidationError:
+            gates[name] = GateSpec.model_construct(op="neg", in_=[0.0])
+    output = data.get("output") if isinstance(data.get("output"), str) else None
+    partial = CircuitSpec.model_construct(
+        inputs={n: InputSpec.model_construct(value=0.0) for n in raw_inputs}, gates=gates, output=output, expect=None)
+    try:
+        compile_program(partial, place)
+    except GraphError as error:
+        return [i for i in error.issues if i.code in _SALVAGED]
+    return []
 
 
 def _check_names(spec: CircuitSpec, place: Placer) -> list[Issue]:

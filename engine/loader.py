@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -383,8 +383,16 @@ def _syntax_issue(exc: yaml.MarkedYAMLError, path: str | None) -> Issue:
     return Issue("yaml-syntax", problem, path, line, column, hint)
 
 
-def load_spec(text: str, path: str | None = None) -> tuple[CircuitSpec, SourceMap]:
+def load_spec(text: str, path: str | None = None,
+              salvage: Callable[[Any, SourceMap], list[Issue]] | None = None) -> tuple[CircuitSpec, SourceMap]:
     """Text → a validated spec and its source map.
+
+    Args:
+        text: the YAML document.
+        path: the file name issues are reported against.
+        salvage: when the schema fails, finds further issues in the raw document
+            (wiring problems in the gates that are valid), so that a file's errors
+            are reported together rather than one stage at a time.
 
     Raises:
         LoadError: unreadable or hostile YAML.
@@ -398,6 +406,9 @@ def load_spec(text: str, path: str | None = None) -> tuple[CircuitSpec, SourceMa
         data, source, duplicates = parse_document(text, path)
         spec, problems = validate(data)
     placed = duplicates + [source.place(issue.at(path), loc, key=is_key) for loc, issue, is_key in problems]
+    if spec is None and salvage is not None:
+        seen = {(i.line, i.column, i.code) for i in placed}
+        placed += [i for i in salvage(data, source) if (i.line, i.column, i.code) not in seen]
     if spec is None or duplicates:
         raise SchemaError(sorted(placed, key=lambda i: (i.line or 0, i.column or 0)))
     return spec, source

@@ -15,7 +15,7 @@ ENGINE = Path(engine.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "model": {"pydantic", "pydantic_core"},
     "loader": {"yaml"},
-    "graph": {"networkx"},
+    "graph": {"networkx", "pydantic"},
     "report": {"rich"},
     "cli": {"typer"},
     "watcher": {"watchdog"},

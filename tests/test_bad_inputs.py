@@ -180,3 +180,25 @@ def test_no_traceback_for_internal_errors_either(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr == (f"{tmp_path}: error[io] is a directory, not a circuit file\n"
                            "  help: pass a .yaml file, or use `circuit batch` for folders\n")
+
+
+def test_schema_and_wiring_errors_are_reported_together(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_text("inputs: {x: 1}\ngates:\n  a: {op: mull, in: [x, x]}\n  b: {op: add, in: [a, y]}\n"
+                    "  c: {op: neg, in: [x], colour: red}\n  d: {op: neg, in: [d]}\n")
+    with pytest.raises(engine.SchemaError) as info:
+        engine.load_circuit(path)
+    assert [(i.code, i.line, i.column, i.message) for i in info.value.issues] == [
+        ("unknown-op", 3, 11, "unknown op 'mull'"),
+        ("unknown-wire", 4, 24, "unknown wire 'y' in gate 'b'"),
+        ("unknown-key", 5, 25, "unknown key 'colour'"),
+        ("cycle", 6, 3, "cycle: d -> d"),
+    ]
+
+
+def test_empty_and_scalar_documents(tmp_path: Path) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_bytes(b"")
+    assert first_error(path).message == "file holds no circuit"
+    path.write_text("42\n")
+    assert (first_error(path).code, first_error(path).message) == ("not-a-mapping", "top level is a single value, not a mapping")
