@@ -60,9 +60,19 @@ def render_result(result: Result, stream: IO[str] | None = None) -> None:
         style = "bold" if wire == result.output else None
         table.add_row(wire, fmt(result.values[wire]), fmt(result.grads[wire]), style=style)
     out.print(table)
+    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+    if grad_checks:
+        checks = Table(title="gradient check (centred differences)", title_justify="left", show_edge=False,
+                       pad_edge=False)
+        for column in ("input", "analytic", "numerical", "abs error", "rel error", ""):
+            checks.add_column(column, justify="left" if column in ("input", "") else "right")
+        for c in grad_checks:
+            verdict = "kink" if c.on_kink else "ok" if c.passed else "FAIL"
+            checks.add_row(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}", verdict,
+                           style=None if c.passed else "bold red")
+        out.print(checks)
     if result.checks:
         passed = sum(c.passed for c in result.checks)
-        grad_checks = [c for c in result.checks if c.kind == "grad_check"]
         line = f"checks: {passed}/{len(result.checks)} passed"
         if grad_checks:
             worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
