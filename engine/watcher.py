@@ -33,29 +33,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
+from typing import Any
 
 DEFAULT_DEBOUNCE_MS = 50
 DEFAULT_POLL_INTERVAL = 0.25
 MIN_MAX_WAIT_MS = 500
-# Our own reads of a file fire open / close-without-write events on Linux: not subscribing
-# to them is what keeps the watcher from triggering itself.
-_EVENT_TYPES: list[type[FileSystemEvent]] = [
-    FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent,
-    DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
-]
 _DROPPING_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".orig", "___jb_tmp___", "___jb_old___")
 
 
@@ -142,16 +124,45 @@ Batch = dict[Path, float]
 """Due paths (in the user's terms, sorted) → `time.monotonic()` of each one's first event."""
 
 
-class _Handler(FileSystemEventHandler):
-    # Runs on the observer's thread: only translate and enqueue.
-    def __init__(self, sink: Callable[[str, bool], None]) -> None:
-        self._sink = sink
+def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: float,
+              where: Iterable[tuple[str, bool]]) -> Any:
+    """A started watchdog observer feeding `sink` with ``(absolute path, is folder)``."""
+    # watchdog is imported here, not at module level, so `import engine` stays cheap.
+    from watchdog.events import (
+        DirCreatedEvent,
+        DirDeletedEvent,
+        DirMovedEvent,
+        FileClosedEvent,
+        FileCreatedEvent,
+        FileDeletedEvent,
+        FileModifiedEvent,
+        FileMovedEvent,
+        FileSystemEvent,
+        FileSystemEventHandler,
+    )
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
 
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        is_dir = event.is_directory
-        self._sink(os.fsdecode(event.src_path), is_dir)
-        if event.dest_path:  # a move: the destination changed, the source is gone
-            self._sink(os.fsdecode(event.dest_path), is_dir)
+    class Handler(FileSystemEventHandler):
+        # Runs on the observer's thread: only translate and enqueue.
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            is_dir = event.is_directory
+            sink(os.fsdecode(event.src_path), is_dir)
+            if event.dest_path:  # a move: the destination changed, the source is gone
+                sink(os.fsdecode(event.dest_path), is_dir)
+
+    # Our own reads of a file fire open / close-without-write events on Linux: not
+    # subscribing to them is what keeps the watcher from triggering itself.
+    types: list[type[FileSystemEvent]] = [
+        FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent,
+        DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+    ]
+    observer = PollingObserver(timeout=poll_interval) if poll else Observer()
+    handler = Handler()
+    for path, recursive in where:
+        observer.schedule(handler, path, recursive=recursive, event_filter=types)
+    observer.start()  # emitters set up their watches (or first snapshot) synchronously here
+    return observer
 
 
 _STOP = object()
@@ -197,7 +208,7 @@ class Watcher:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._poll = poll
         self._poll_interval = poll_interval
-        self._observer: object | None = None
+        self._observer: Any = None
         self._thread = threading.Thread(target=self._run, name="circuit-watcher", daemon=True)
         self.started = threading.Event()
         """Set once ``on_start`` has returned (or failed)."""
@@ -220,19 +231,9 @@ class Watcher:
 
     def start(self) -> None:
         """Establish the OS watches (before returning), then start the worker thread."""
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
-
-        observer = PollingObserver(timeout=self._poll_interval) if self._poll else Observer()
-        handler = _Handler(self._observe)
-        scheduled: set[tuple[str, bool]] = set()
-        for root in self._roots:
-            where, recursive = (root.absolute, True) if root.is_dir else (os.path.dirname(root.absolute), False)
-            if (where, recursive) not in scheduled:
-                scheduled.add((where, recursive))
-                observer.schedule(handler, where, recursive=recursive, event_filter=_EVENT_TYPES)
-        observer.start()  # emitters set up their watches (or first snapshot) synchronously here
-        self._observer = observer
+        where = dict.fromkeys((root.absolute, True) if root.is_dir else (os.path.dirname(root.absolute), False)
+                              for root in self._roots)
+        self._observer = _observer(self._observe, self._poll, self._poll_interval, where)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -240,12 +241,12 @@ class Watcher:
         observer = self._observer
         self._observer = None
         if observer is not None:
-            observer.stop()  # type: ignore[attr-defined]
+            observer.stop()
         self._queue.put(_STOP)
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         if observer is not None:
-            observer.join(timeout)  # type: ignore[attr-defined]
+            observer.join(timeout)
         self.stopped.set()
 
     def has_pending(self, path: Path) -> bool:
