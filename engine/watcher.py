@@ -30,6 +30,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,9 @@ def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: floa
         FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent,
         DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
     ]
+    # `mkdir -p a/b` races watchdog's own recursive registration of the new folders; it then
+    # warns that it re-registered a folder, which is harmless and not the user's concern.
+    warnings.filterwarnings("ignore", message="Callback with id .* already exists", category=RuntimeWarning)
     observer = PollingObserver(timeout=poll_interval) if poll else Observer()
     handler = Handler()
     for path, recursive in where:
