@@ -70,11 +70,20 @@ CHANGED = "bold yellow"
 NEW = "green"
 
 
-def write_json(event: WatchEvent, stream: IO[str] | None = None) -> None:
-    """The event as one JSON line, flushed at once."""
+def write_json(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
+    """The event as one JSON line, flushed at once; its diagnostics on stderr, as with ``circuit eval``."""
     out = stream or sys.stdout
     out.write(to_json(event.to_dict()) + "\n")
     out.flush()
+    write_issues(event, errors)
+
+
+def write_issues(event: WatchEvent, stream: IO[str] | None = None) -> None:
+    """The event's errors, failed checks and warnings as ``path:line:col: error[code] message`` + hint."""
+    result = event.result
+    issues = [i.at(event.path) for i in event.errors] if event.stale else result_issues(result) if result else []
+    if issues:
+        render_issues(issues, stream or sys.stderr)
 
 
 def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
@@ -97,9 +106,7 @@ def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
         out.print(head, style="dim", markup=False)
         _table(out, result, event.previous if event.kind != "initial" else None)
     (stream or sys.stdout).flush()
-    issues = [i.at(event.path) for i in event.errors] if event.stale else result_issues(result) if result else []
-    if issues:
-        render_issues(issues, errors or sys.stderr)
+    write_issues(event, errors)
 
 
 def _table(out: Any, result: Result, previous: Result | None) -> None:
