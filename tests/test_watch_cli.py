@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -167,3 +168,43 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == f"error: no such file or folder: '{tmp_path / 'nope'}'\n"
     assert done.stdout == ""
+
+
+def test_changes_are_highlighted_on_a_terminal(folder: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm-256color", "COLUMNS": "100"}
+    proc = subprocess.Popen([CIRCUIT, "watch", "circuits"], cwd=folder.parent, stdout=follower,
+                            stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks: queue.Queue[bytes] = queue.Queue()
+
+    def pump() -> None:
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.put(data)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def read_until(marker: bytes) -> bytes:
+        seen = b""
+        while marker not in seen:
+            seen += chunks.get(timeout=WAIT)
+        return seen
+
+    read_until(b"initial")
+    save_in_place(folder / "seed.yaml", seed(-3))
+    screen = read_until("-2 → -3".encode())
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=WAIT) == 0
+    os.close(leader)
+    # the changed cell is styled (bold yellow), the unchanged ones are not
+    assert re.search("\x1b\\[1;33m *-2 → -3\x1b\\[0m".encode(), screen)
+    assert re.search("│ +5 │ +-4\r\n".encode(), screen)  # y: neither value nor gradient changed
+    assert b"Traceback" not in proc.stderr.read()
