@@ -124,25 +124,30 @@ class _Session:
 
     def initial(self) -> None:
         for path in discover(self.paths):
+            if self.watcher is not None and self.watcher.stopping:
+                return  # stopped (Ctrl-C) while a large folder was still being read
             update = self._reload(path)
             if update is not None:
                 self._emit(update, self.started, "initial")
 
     def batch(self, batch: Batch) -> None:
         for path, seen in batch.items():
-            if path.is_dir():
-                files = discover([path])
-                present = {str(f) for f in files}
-                for gone in self.catalog.below(path):
-                    if gone not in present:
-                        self._emit(self.catalog.remove(gone), seen)
-                for file in files:
-                    self._emit(self._reload(file), seen)
-            elif path.exists():
-                self._emit(self._reload(path), seen)
-            else:
-                for gone in [str(path), *self.catalog.below(path)]:
-                    self._emit(self.catalog.remove(gone), seen)
+            try:
+                updates = self._changed(path)
+            except OSError:
+                continue  # it changed again under us (a folder removed mid-scan): its own events follow
+            for update in updates:
+                self._emit(update, seen)
+
+    def _changed(self, path: Path) -> list[Update | None]:
+        if path.is_dir():
+            files = discover([path])
+            present = {str(f) for f in files}
+            gone = [self.catalog.remove(p) for p in self.catalog.below(path) if p not in present]
+            return [*gone, *(self._reload(file) for file in files)]
+        if path.exists():
+            return [self._reload(path)]
+        return [self.catalog.remove(p) for p in [str(path), *self.catalog.below(path)]]
 
     def _reload(self, path: Path) -> Update | None:
         data = self.catalog.read(path)

@@ -229,6 +229,11 @@ class Watcher:
         return Root(path, os.path.abspath(path), path.is_dir())
 
     @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called: a long callback may end early."""
+        return self._stopping
+
+    @property
     def roots(self) -> list[Path]:
         """The watched files and folders, as given."""
         return [root.shown for root in self._roots]
@@ -242,6 +247,7 @@ class Watcher:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop observing and end the worker (idempotent; safe from any thread but the worker's)."""
+        self._stopping = True
         observer = self._observer
         self._observer = None
         if observer is not None:

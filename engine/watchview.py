@@ -21,6 +21,11 @@ from engine.report import console, fmt, render_issues, result_issues, to_json
 from engine.result import Result
 from engine.session import WatchEvent, WatchHandle, watch
 
+MAX_ROWS = 40
+"""Larger circuits show the output and the wires that changed, not every wire."""
+CHANGED = "bold yellow"
+NEW = "green"
+
 
 class _Terminate(Exception):
     """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
@@ -46,6 +51,7 @@ def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False, 
     show = write_json if json else write_text
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     handle: WatchHandle | None = None
+    code = 0
     try:
         handle = watch(paths, show, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
                        max_bytes=max_bytes or DEFAULT_MAX_BYTES)
@@ -55,6 +61,10 @@ def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False, 
     except BrokenPipeError:
         # the reader is gone: nothing more can be shown, and Python's final flush must not complain
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # e.g. the system's limit of native watches is exhausted
+        print(f"error: cannot watch: {exc}", file=sys.stderr)
+        print("  help: try --poll, or raise fs.inotify.max_user_watches", file=sys.stderr)
+        code = 2
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -62,12 +72,9 @@ def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False, 
             handle.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, previous)
-    return 0
+    return code
 
-MAX_ROWS = 40
-"""Larger circuits show the output and the wires that changed, not every wire."""
-CHANGED = "bold yellow"
-NEW = "green"
+
 
 
 def write_json(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
