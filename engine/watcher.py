@@ -169,8 +169,6 @@ def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: floa
     return observer
 
 
-_STOP = object()
-
 
 class Watcher:
     """Watch files and folders; call ``on_batch`` with each debounced batch of changed paths.
@@ -209,7 +207,7 @@ class Watcher:
         self._on_batch = on_batch
         self._on_start = on_start
         self._suffixes = tuple(suffixes)
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, float] | None] = queue.SimpleQueue()  # None: stop
         self._poll = poll
         self._poll_interval = poll_interval
         self._observer: Any = None
@@ -252,7 +250,7 @@ class Watcher:
         self._observer = None
         if observer is not None:
             observer.stop()
-        self._queue.put(_STOP)
+        self._queue.put(None)
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         if observer is not None:
@@ -300,10 +298,9 @@ class Watcher:
                     block_until = None
             except queue.Empty:
                 return True
-            if item is _STOP:
+            if item is None:
                 return False
-            path, seen = item  # type: ignore[misc]
-            self._debouncer.add(path, seen)
+            self._debouncer.add(*item)
 
     def _run(self) -> None:
         try:
