@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -294,7 +295,7 @@ class Catalog:
 
     def below(self, folder: str | Path) -> list[str]:
         """Known files inside `folder` (at any depth), sorted."""
-        prefix = str(folder).rstrip("/") + "/"
+        prefix = str(folder).rstrip(os.sep) + os.sep
         return [p for p in self.paths() if p.startswith(prefix)]
 
 

@@ -162,7 +162,7 @@ class _Session:
             again = self._settled(path, outcome)
             if again is None:
                 return None  # more events came: the next batch reads the finished file
-            if again == data:
+            if _same(again, data):
                 return self.catalog.commit(outcome)
             data = again
         return None  # pragma: no cover - the loop always returns
@@ -179,6 +179,13 @@ class _Session:
             return
         self.on_event(WatchEvent(kind or update.kind, update.path, update.result, update.previous, update.stale,
                                  update.errors, (time.monotonic() - seen) * 1000, update.circuit))
+
+
+def _same(a: bytes | LoadError, b: bytes | LoadError) -> bool:
+    """The same bytes, or the same reading error, twice."""
+    if isinstance(a, LoadError) or isinstance(b, LoadError):
+        return isinstance(a, LoadError) and isinstance(b, LoadError) and a.issues == b.issues
+    return a == b
 
 
 def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *,

@@ -125,12 +125,17 @@ def _table(out: Any, result: Result, previous: Result | None) -> None:
     title.append_text(_cell(result.value, previous.value if same_output and previous else None, compare=same_output))
     order = [result.output or "", *(w for w in result.values if w != result.output)]
     changed = [w for w in order if previous is not None and _differs(result, previous, w, same_output)]
-    shown = order if len(order) <= MAX_ROWS else [result.output or "", *[w for w in changed if w != result.output]]
+    if len(order) <= MAX_ROWS:
+        shown = order
+    elif previous is None:
+        shown = order[:MAX_ROWS]
+    else:  # a large circuit: the output and what changed
+        shown = [result.output or "", *[w for w in changed if w != result.output]][:MAX_ROWS]
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("wire")
     table.add_column("value", justify="right")
     table.add_column(f"∂{result.output}/∂wire", justify="right")
-    for wire in shown[:MAX_ROWS]:
+    for wire in shown:
         known = previous is not None and wire in previous.values
         table.add_row(Text(wire, style="bold" if wire == result.output else ""),
                       _cell(result.values[wire], previous.values.get(wire) if known and previous else None,
@@ -138,10 +143,12 @@ def _table(out: Any, result: Result, previous: Result | None) -> None:
                       _cell(result.grads[wire], previous.grads.get(wire) if known and same_output and previous
                             else None, compare=same_output, added=previous is not None and not known))
     out.print(table)
-    hidden = len(order) - min(len(shown), MAX_ROWS)
+    hidden = len(order) - len(shown)
     if hidden:
-        out.print(f"… {hidden} more wire{'s' if hidden != 1 else ''} not shown "
-                  f"({len(changed)} changed)", style="dim", markup=False)
+        note = f"… {hidden} more wire{'s' if hidden != 1 else ''} not shown"
+        if previous is not None:
+            note += f" ({len(set(changed) - set(shown))} of them changed)"
+        out.print(note, style="dim", markup=False)
     if previous is not None and not changed:
         out.print("no value or gradient changed", style="dim", markup=False)
     if result.checks:

@@ -275,3 +275,28 @@ def test_missing_path_is_refused(tmp_path: Path) -> None:
 def test_public_surface() -> None:
     assert {"watch", "WatchEvent", "WatchHandle"} <= set(engine.__all__)
     assert all(hasattr(engine, name) for name in engine.__all__)
+
+
+def test_folder_renamed_inside_the_tree(folder: Path, log: EventLog, session) -> None:
+    log.next()
+    (folder / "old").mkdir()
+    (folder / "old" / "c.yaml").write_text(seed(1))
+    assert log.next().kind == "added"
+    os.rename(folder / "old", folder / "new")
+    events = sorted([log.next(), log.next()], key=lambda e: e.kind)
+    assert [(e.kind, e.path) for e in events] == [("added", str(folder / "new" / "c.yaml")),
+                                                  ("removed", str(folder / "old" / "c.yaml"))]
+    save_in_place(folder / "new" / "c.yaml", seed(2))  # the moved folder is still watched
+    assert log.next().result.value == value_of(2)
+
+
+def test_unreadable_file_is_reported_once(folder: Path, log: EventLog) -> None:
+    big = folder / "big.yaml"
+    big.write_text(seed(1) + "#" * 2000)
+    with engine.watch([folder], log, max_bytes=1000):
+        events = [log.next(), log.next()]
+        assert [(Path(e.path).name, e.result.status) for e in events] == [("big.yaml", "invalid"),
+                                                                          ("seed.yaml", "ok")]
+        assert events[0].result.errors[0].code == "too-large"
+        save_in_place(big, seed(2))  # small enough now
+        assert log.next().result.value == value_of(2)
