@@ -175,8 +175,8 @@ class _Session:
         return self.catalog.read(path)
 
     def _emit(self, update: Update | None, seen: float, kind: EventKind | None = None) -> None:
-        if update is None:
-            return
+        if update is None or (self.watcher is not None and self.watcher.stopping):
+            return  # nothing changed, or the watch was stopped: deliver nothing more
         self.on_event(WatchEvent(kind or update.kind, update.path, update.result, update.previous, update.stale,
                                  update.errors, (time.monotonic() - seen) * 1000, update.circuit))
 

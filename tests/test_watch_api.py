@@ -300,3 +300,14 @@ def test_unreadable_file_is_reported_once(folder: Path, log: EventLog) -> None:
         assert events[0].result.errors[0].code == "too-large"
         save_in_place(big, seed(2))  # small enough now
         assert log.next().result.value == value_of(2)
+
+
+def test_no_event_after_stop_returns(folder: Path, log: EventLog) -> None:
+    handle = engine.watch([folder], log)
+    log.next()
+    handle.stop()
+    count = len(log.events)
+    save_in_place(folder / "seed.yaml", seed(1))
+    assert not handle.running and handle.wait(timeout=1)
+    handle.stop()  # idempotent
+    assert len(log.events) == count
