@@ -169,7 +169,6 @@ def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: floa
     return observer
 
 
-
 class Watcher:
     """Watch files and folders; call ``on_batch`` with each debounced batch of changed paths.
 
