@@ -223,7 +223,9 @@ class Watcher:
     def _root(path: Path) -> Root:
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: '{path}'")
-        return Root(path, os.path.abspath(path), path.is_dir())
+        # The real path: some native observers (FSEvents) report resolved paths, and a symlinked
+        # root must still match the events of its target.
+        return Root(path, os.path.realpath(path), path.is_dir())
 
     @property
     def stopping(self) -> bool:

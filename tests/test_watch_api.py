@@ -311,3 +311,13 @@ def test_no_event_after_stop_returns(folder: Path, log: EventLog) -> None:
     assert not handle.running and handle.wait(timeout=1)
     handle.stop()  # idempotent
     assert len(log.events) == count
+
+
+def test_a_symlinked_folder_is_watched_through_its_link(folder: Path, tmp_path: Path, log: EventLog) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(folder, target_is_directory=True)
+    with engine.watch([link], log):
+        assert log.next().path == str(link / "seed.yaml")
+        save_atomic(folder / "seed.yaml", seed(3))
+        event = log.next()
+    assert (event.kind, event.path, event.result.value) == ("changed", str(link / "seed.yaml"), value_of(3))
