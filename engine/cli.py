@@ -145,8 +145,8 @@ def watch_command(
         "--poll-interval", min=0.01, help="Seconds between polls with --poll.")] = 0.25,
     debounce_ms: Annotated[int, typer.Option(
         "--debounce-ms", min=0, help="Quiet period that coalesces the events of one save.")] = 50,
-    format_: Annotated[Format, typer.Option("--format", help="Output format (json: one object per line).")]
-    = Format.text,
+    format_: Annotated[Format, typer.Option(
+        "--format", help="Output format (json: one object per line).")] = Format.text,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Evaluate circuits, then re-evaluate each one on every save until Ctrl-C."""
