@@ -208,3 +208,17 @@ def test_changes_are_highlighted_on_a_terminal(folder: Path) -> None:
     assert re.search("\x1b\\[1;33m *-2 → -3\x1b\\[0m".encode(), screen)
     assert re.search("│ +5 │ +-4\r\n".encode(), screen)  # y: neither value nor gradient changed
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_ctrl_c_during_the_first_scan(tmp_path: Path) -> None:
+    gates = "".join(f"  g{i}: {{op: add, in: [{'x' if i == 0 else f'g{i - 1}'}, 1]}}\n" for i in range(200))
+    for n in range(300):
+        (tmp_path / f"c{n:03}.yaml").write_text(f"inputs: {{x: {n}}}\ngates:\n{gates}")
+    watch = Watch("--format", "json", ".", cwd=tmp_path)
+    assert watch.event()["path"] == "c000.yaml"
+    code, stderr = watch.finish(signal.SIGINT)
+    assert code == 0 and stderr == ""
+    lines = 1
+    while watch.lines.get(timeout=WAIT) is not None:
+        lines += 1
+    assert lines < 300  # the scan stopped early
