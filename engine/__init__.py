@@ -18,7 +18,7 @@ from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
 from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
 from engine.ops import OPS, Op
 from engine.result import Check, Result
-from engine.session import WatchEvent, WatchHandle, watch
+from engine.hotreload import WatchEvent, WatchHandle, watch
 
 __version__ = "0.1.0"
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from engine.report import console, fmt, render_issues, result_issues, to_json
 from engine.result import Result
-from engine.session import WatchEvent, WatchHandle, watch
+from engine.hotreload import WatchEvent, WatchHandle, watch
 
 MAX_ROWS = 40
 """Larger circuits show the output and the wires that changed, not every wire."""

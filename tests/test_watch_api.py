@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.session import WatchEvent
+from engine.hotreload import WatchEvent
 from watchkit import (
     EventLog,
     save_atomic,
@@ -37,7 +37,7 @@ def log() -> EventLog:
 
 
 @pytest.fixture
-def session(folder: Path, log: EventLog):
+def watching(folder: Path, log: EventLog):
     handle = engine.watch([folder], log)
     yield handle
     handle.stop()
@@ -61,7 +61,7 @@ def test_initial_results_are_those_of_eval(folder: Path, log: EventLog) -> None:
 
 
 @pytest.mark.parametrize("save", [save_in_place, save_atomic, save_like_vim, save_like_jetbrains])
-def test_one_save_is_one_recompute(folder: Path, log: EventLog, session, save) -> None:
+def test_one_save_is_one_recompute(folder: Path, log: EventLog, watching, save) -> None:
     target = folder / "seed.yaml"
     log.next()
     for x in (1, 2):
@@ -73,7 +73,7 @@ def test_one_save_is_one_recompute(folder: Path, log: EventLog, session, save) -
         assert event.latency_ms >= 0
 
 
-def test_delete_then_recreate(folder: Path, log: EventLog, session) -> None:
+def test_delete_then_recreate(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     first = log.next()
     target.unlink()
@@ -85,7 +85,7 @@ def test_delete_then_recreate(folder: Path, log: EventLog, session) -> None:
     assert (added.kind, added.result.value, added.previous) == ("added", value_of(3), None)
 
 
-def test_quick_delete_and_recreate_is_one_change(folder: Path, log: EventLog, session) -> None:
+def test_quick_delete_and_recreate_is_one_change(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     log.next()
     target.unlink()
@@ -94,14 +94,14 @@ def test_quick_delete_and_recreate_is_one_change(folder: Path, log: EventLog, se
     assert (event.kind, event.result.value) == ("changed", value_of(4))
 
 
-def test_fifty_rapid_saves_end_on_the_last(folder: Path, log: EventLog, session) -> None:
+def test_fifty_rapid_saves_end_on_the_last(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     log.next()
     for x in range(50):
         (save_in_place if x % 2 else save_atomic)(target, seed(x))
     last = log.until(lambda e: e.result is not None and e.result.value == value_of(49))
     assert last.kind == "changed" and last.result.status == "ok"
-    assert session.running
+    assert watching.running
     # nothing after it: a further save is the very next event
     save_in_place(target, seed(100))
     assert log.next().result.value == value_of(100)
@@ -110,7 +110,7 @@ def test_fifty_rapid_saves_end_on_the_last(folder: Path, log: EventLog, session)
 
 
 def test_syntax_error_keeps_the_last_good_result_then_the_fix_recomputes(folder: Path, log: EventLog,
-                                                                       session) -> None:
+                                                                       watching) -> None:
     target = folder / "seed.yaml"
     good = log.next()
     save_in_place(target, seed(1).replace("x: 1", "x: [1"))
@@ -127,7 +127,7 @@ def test_syntax_error_keeps_the_last_good_result_then_the_fix_recomputes(folder:
     assert "stale" not in fixed.to_dict()
 
 
-def test_broken_file_without_a_good_result_is_reported_invalid(folder: Path, log: EventLog, session) -> None:
+def test_broken_file_without_a_good_result_is_reported_invalid(folder: Path, log: EventLog, watching) -> None:
     log.next()
     (folder / "bad.yaml").write_text(seed(1).replace("op: add", "op: ad"))
     event = log.next()
@@ -135,7 +135,7 @@ def test_broken_file_without_a_good_result_is_reported_invalid(folder: Path, log
     assert [(i.code, i.line) for i in event.result.errors] == [("unknown-op", 6)]
 
 
-def test_domain_fault_keeps_the_last_good_result(folder: Path, log: EventLog, session) -> None:
+def test_domain_fault_keeps_the_last_good_result(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     log.next()
     save_in_place(target, seed(1).replace("op: mul", "op: div").replace("z: -4", "z: 0"))
@@ -144,7 +144,7 @@ def test_domain_fault_keeps_the_last_good_result(folder: Path, log: EventLog, se
     assert [(i.code, i.line) for i in event.errors] == [("domain", 7)]
 
 
-def test_new_file_in_a_new_sub_folder(folder: Path, log: EventLog, session) -> None:
+def test_new_file_in_a_new_sub_folder(folder: Path, log: EventLog, watching) -> None:
     log.next()
     deep = folder / "a" / "b"
     deep.mkdir(parents=True)
@@ -155,7 +155,7 @@ def test_new_file_in_a_new_sub_folder(folder: Path, log: EventLog, session) -> N
     assert log.next().result.value == value_of(8)
 
 
-def test_folder_moved_in_and_out(folder: Path, tmp_path: Path, log: EventLog, session) -> None:
+def test_folder_moved_in_and_out(folder: Path, tmp_path: Path, log: EventLog, watching) -> None:
     log.next()
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -168,7 +168,7 @@ def test_folder_moved_in_and_out(folder: Path, tmp_path: Path, log: EventLog, se
     assert (event.kind, event.path) == ("removed", str(folder / "moved" / "one.yaml"))
 
 
-def test_removed_and_renamed_files(folder: Path, log: EventLog, session) -> None:
+def test_removed_and_renamed_files(folder: Path, log: EventLog, watching) -> None:
     log.next()
     os.rename(folder / "seed.yaml", folder / "renamed.yaml")
     events = sorted([log.next(), log.next()], key=lambda e: e.kind)
@@ -178,7 +178,7 @@ def test_removed_and_renamed_files(folder: Path, log: EventLog, session) -> None
     assert (event.kind, Path(event.path).name, event.result) == ("removed", "renamed.yaml", None)
 
 
-def test_editor_droppings_are_ignored(folder: Path, log: EventLog, session) -> None:
+def test_editor_droppings_are_ignored(folder: Path, log: EventLog, watching) -> None:
     log.next()
     for name in (".seed.yaml.swp", ".seed.yaml.swx", "seed.yaml~", ".#seed.yaml", "4913", "notes.txt",
                  "seed.yaml.tmp", ".hidden.yaml"):
@@ -190,7 +190,7 @@ def test_editor_droppings_are_ignored(folder: Path, log: EventLog, session) -> N
     assert (event.kind, event.path, event.result.value) == ("changed", str(folder / "seed.yaml"), value_of(9))
 
 
-def test_touch_recomputes_nothing(folder: Path, log: EventLog, session) -> None:
+def test_touch_recomputes_nothing(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     log.next()
     os.utime(target)
@@ -200,7 +200,7 @@ def test_touch_recomputes_nothing(folder: Path, log: EventLog, session) -> None:
     assert event.result.value == value_of(5)
 
 
-def test_value_only_edit_reuses_the_compiled_program(folder: Path, log: EventLog, session) -> None:
+def test_value_only_edit_reuses_the_compiled_program(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     first = log.next()
     save_in_place(target, "# a comment shifts every line\n" + seed(6))
@@ -277,7 +277,7 @@ def test_public_surface() -> None:
     assert all(hasattr(engine, name) for name in engine.__all__)
 
 
-def test_folder_renamed_inside_the_tree(folder: Path, log: EventLog, session) -> None:
+def test_folder_renamed_inside_the_tree(folder: Path, log: EventLog, watching) -> None:
     log.next()
     (folder / "old").mkdir()
     (folder / "old" / "c.yaml").write_text(seed(1))

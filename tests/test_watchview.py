@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from engine.catalog import Catalog, Update
-from engine.session import WatchEvent
+from engine.hotreload import WatchEvent
 from engine.watchview import write_json, write_text
 
 

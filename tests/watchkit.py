@@ -1,4 +1,4 @@
-"""Helpers for the watch tests: circuit texts, the ways editors save, and an event log to wait on."""
+"""Shared pieces of the watch tests: circuit texts, the ways editors save, and an event log to wait on."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.session import WatchEvent
+from engine.hotreload import WatchEvent
 
 WAIT = 10.0  # seconds an expected event may take before the test fails
 

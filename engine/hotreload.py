@@ -1,4 +1,4 @@
-"""A watch session: `watch()` ties a `Watcher` to a `Catalog` and turns changes into `WatchEvent`s.
+"""Hot reload: `watch()` ties a `Watcher` to a `Catalog` and turns changes into `WatchEvent`s.
 
 On start every circuit under the watched paths is evaluated once (``initial``
 events); afterwards each debounced batch of changed paths is reloaded —
@@ -7,7 +7,7 @@ only those files — and every real change becomes one event: ``added``,
 nothing.
 
 A file can be caught half-written (an editor that truncates, then writes). A
-version that fails to load is therefore not reported at once: the session
+version that fails to load is therefore not reported at once: the reloader
 waits one more quiet period, and if the file got new events meanwhile it leaves
 it to the next batch; if its bytes changed it evaluates them instead. Only a
 file that stays broken is reported — with the last good result kept, marked
@@ -111,7 +111,7 @@ class WatchHandle:
         self.stop()
 
 
-class _Session:
+class _Reloader:
     # Lives on the watcher's worker thread: the catalog is only touched there.
     def __init__(self, paths: list[Path], on_event: Callable[[WatchEvent], None], catalog: Catalog,
                  settle: float) -> None:
@@ -213,10 +213,10 @@ def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *
     """
     roots = [Path(p) for p in paths]
     catalog = Catalog(max_bytes=max_bytes)
-    session = _Session(roots, on_event, catalog, max(debounce_ms / 1000, MIN_SETTLE_S))
-    watcher = Watcher(roots, session.batch, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
-                      on_start=session.initial)
-    session.watcher = watcher
+    reloader = _Reloader(roots, on_event, catalog, max(debounce_ms / 1000, MIN_SETTLE_S))
+    watcher = Watcher(roots, reloader.batch, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
+                      on_start=reloader.initial)
+    reloader.watcher = watcher
     watcher.start()
     handle = WatchHandle(watcher, catalog)
     try:
