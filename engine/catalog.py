@@ -1,14 +1,34 @@
-"""A set of circuit files: discovery of ``*.yaml`` / ``*.yml`` under files and folders.
+"""A set of circuit files: discovery, and the `Catalog` of their last good circuits.
 
 `discover` is shared by ``check``, ``batch`` and ``watch`` so that all three see
 the same files in the same (sorted) order.
+
+`Catalog` maps each file to its last good compiled circuit and result, its
+current issues and the digest of its bytes. Watch reloads only the files that
+changed; a save that leaves the bytes as they were recomputes nothing; a broken
+edit keeps the last good result (stale); a value-only edit reuses the compiled
+program through `ProgramCache` (keyed by `Program.key`).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import os
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
+
+from engine.circuit import Circuit
+from engine.errors import CircuitError, Issue, LoadError
+from engine.graph import compile_program, structure_key
+from engine.loader import DEFAULT_MAX_BYTES, decode, load_spec, paused_gc, read_bytes
+from engine.model import Loc
+from engine.program import Program
+from engine.result import Result
 
 CIRCUIT_SUFFIXES = (".yaml", ".yml")
 
@@ -44,3 +64,245 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[P
 def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
     text = path.as_posix()
     return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
+
+
+# ---- the catalog: path → last good circuit, current issues, content digest ----
+
+UpdateKind = Literal["added", "changed", "removed"]
+BROKEN: frozenset[str] = frozenset({"invalid", "error"})
+"""Statuses without values: such a result never replaces a last good one."""
+
+
+class ProgramCache:
+    """Compiled programs by structural key, so value-only edits skip compilation.
+
+    A circuit's `Program` depends only on its structure — input names in order,
+    each gate's name, op and inputs (constants included), and the ``output``
+    key — which `engine.graph.structure_key` hashes (`Program.key`). Input
+    values, docs, descriptions and ``expect`` values are not part of it. A hit
+    also replays the compiler's warnings (unused wires) at the new file's
+    positions. The wires named under ``expect`` are checked against the wiring
+    by the compiler, so a hit needs every one of them to be a wire of the
+    cached program; otherwise the circuit is compiled afresh, which reports the
+    unknown wire.
+
+    Attributes:
+        hits: compilations skipped.
+        misses: compilations run.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._programs: OrderedDict[str, tuple[Program, tuple[tuple[Issue, Loc, bool], ...]]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._programs)
+
+    def build(self, text: str, path: str, name: str) -> tuple[Circuit, bool]:
+        """Validate `text` and compile it, reusing a cached program when the structure is known.
+
+        Returns:
+            The circuit, and whether its program came from the cache.
+
+        Raises:
+            CircuitError: the text is not a valid circuit.
+        """
+        with paused_gc():
+            spec, source = load_spec(text, path)
+            key = structure_key(spec)
+            cached = self._programs.get(key)
+            named = [*(spec.expect.values if spec.expect else ()), *(spec.expect.grads if spec.expect else ())]
+            if cached is not None and all(wire in cached[0].index for wire in named):
+                self._programs.move_to_end(key)
+                self.hits += 1
+                program, templates = cached
+                reused = True
+            else:
+                placed: list[tuple[Issue, Loc, bool]] = []
+
+                def place(issue: Issue, loc: Loc, key_: bool) -> Issue:
+                    placed.append((issue, loc, key_))
+                    return source.place(issue.at(path), loc, key=key_)
+
+                program, _ = compile_program(spec, place)  # raises on any wiring error
+                templates = tuple(placed)  # no errors were placed, so these are the warnings
+                self._programs[key] = (program, templates)
+                if len(self._programs) > self._size:
+                    self._programs.popitem(last=False)
+                self.misses += 1
+                reused = False
+            warnings = tuple(source.place(issue.at(path), loc, key=key_) for issue, loc, key_ in templates)
+        defaults = {wire: item.value for wire, item in spec.inputs.items()}
+        return Circuit(spec.name or name, path, spec, program, defaults, warnings, source), reused
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Loading and evaluating one version of a file (not yet committed to the catalog)."""
+
+    path: str
+    digest: str | None
+    result: Result
+    circuit: Circuit | None = None
+    reused: bool = False
+
+    @property
+    def broken(self) -> bool:
+        """No values: the file is invalid or its evaluation faulted."""
+        return self.result.status in BROKEN
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the catalog knows of one file.
+
+    Attributes:
+        digest: hash of the bytes last read (None when unreadable).
+        latest: the result of those bytes (may be broken).
+        good: the last result with values (status ``ok`` or ``failed``), if any.
+        circuit: the compiled circuit behind `good`.
+    """
+
+    path: str
+    digest: str | None
+    latest: Result
+    good: Result | None
+    circuit: Circuit | None
+
+    @property
+    def stale(self) -> bool:
+        """The file is broken now, and `good` is an older, last good result."""
+        return self.latest.status in BROKEN and self.good is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """How one file's state changed.
+
+    Attributes:
+        kind: ``added``, ``changed`` or ``removed``.
+        result: what to show: the new result, or — when `stale` — the last good one
+            (None when removed).
+        previous: the last good result before this update (for old → new).
+        stale: the file is broken; `result` is the last good result, `errors` say why.
+        errors: the errors of a broken file when `stale` (otherwise they are in `result`).
+        circuit: the compiled circuit behind `result`.
+        reused: the new version's program came from the cache (a value-only edit).
+    """
+
+    kind: UpdateKind
+    path: str
+    result: Result | None
+    previous: Result | None = None
+    stale: bool = False
+    errors: tuple[Issue, ...] = ()
+    circuit: Circuit | None = None
+    reused: bool = False
+
+
+class Catalog:
+    """Circuit files by path: the last good compiled circuit, current issues, content digest.
+
+    Reloading a file whose bytes did not change does nothing; a broken version
+    keeps the last good result (marked stale); value-only edits reuse the
+    compiled program (see `ProgramCache`). Not thread-safe: one owner at a time.
+    """
+
+    def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES, programs: ProgramCache | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.programs = programs if programs is not None else ProgramCache()
+        self._entries: dict[str, Entry] = {}
+
+    def __contains__(self, path: object) -> bool:
+        return str(path) in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def paths(self) -> list[str]:
+        """Every known file, sorted."""
+        return sorted(self._entries)
+
+    def entry(self, path: str | Path) -> Entry | None:
+        """What is known of `path`."""
+        return self._entries.get(str(path))
+
+    def read(self, path: str | Path) -> bytes | LoadError:
+        """The file's bytes, or the error that stopped reading it."""
+        try:
+            return read_bytes(Path(path), self.max_bytes)
+        except LoadError as error:
+            return error
+
+    def unchanged(self, path: str | Path, data: bytes | LoadError) -> bool:
+        """Whether `data` is exactly what was last read from `path` (a touch, or a no-op save)."""
+        entry = self._entries.get(str(path))
+        return entry is not None and not isinstance(data, LoadError) and entry.digest == digest(data)
+
+    def evaluate(self, path: str | Path, data: bytes | LoadError) -> Outcome:
+        """Load, validate, compile (or reuse) and evaluate one version of a file, without committing it."""
+        started = time.perf_counter()
+        where = str(path)
+        stem = Path(path).stem
+        if isinstance(data, LoadError):
+            return Outcome(where, None, Result.from_error(data.at(where), where, stem, _since(started)))
+        circuit = None
+        reused = False
+        try:
+            circuit, reused = self.programs.build(decode(data, where), where, stem)
+            result = circuit.evaluate()
+        except CircuitError as error:
+            result = Result.from_error(error, where, circuit.name if circuit else stem, _since(started),
+                                       circuit.warnings if circuit else ())
+            return Outcome(where, digest(data), result, None, reused)
+        return Outcome(where, digest(data), replace(result, elapsed_ms=_since(started)), circuit, reused)
+
+    def commit(self, outcome: Outcome) -> Update:
+        """Record `outcome` as the file's current state and say how it changed."""
+        old = self._entries.get(outcome.path)
+        previous = old.good if old else None
+        kind: UpdateKind = "changed" if old else "added"
+        if outcome.broken:
+            entry = Entry(outcome.path, outcome.digest, outcome.result, previous, old.circuit if old else None)
+            if entry.stale:
+                self._entries[outcome.path] = entry
+                return Update(kind, outcome.path, previous, previous, True, outcome.result.errors, entry.circuit)
+        else:
+            entry = Entry(outcome.path, outcome.digest, outcome.result, outcome.result, outcome.circuit)
+        self._entries[outcome.path] = entry
+        return Update(kind, outcome.path, outcome.result, previous, circuit=outcome.circuit, reused=outcome.reused)
+
+    def reload(self, path: str | Path) -> Update | None:
+        """Read `path` again; None when its bytes did not change (or it is gone and unknown).
+
+        A missing file that was known is removed.
+        """
+        data = self.read(path)
+        if isinstance(data, LoadError) and not Path(path).exists():
+            return self.remove(path)
+        if self.unchanged(path, data):
+            return None
+        return self.commit(self.evaluate(path, data))
+
+    def remove(self, path: str | Path) -> Update | None:
+        """Forget `path`; None when it was not known."""
+        entry = self._entries.pop(str(path), None)
+        if entry is None:
+            return None
+        return Update("removed", entry.path, None, entry.good)
+
+    def below(self, folder: str | Path) -> list[str]:
+        """Known files inside `folder` (at any depth), sorted."""
+        prefix = str(folder).rstrip(os.sep) + os.sep
+        return [p for p in self.paths() if p.startswith(prefix)]
+
+
+def digest(data: bytes) -> str:
+    """A short hash of a file's content (equal bytes ⇔ equal digest, for all practical purposes)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -136,6 +136,26 @@ def check_command(
     raise typer.Exit(ExitCode.FAILED if invalid else ExitCode.OK)
 
 
+@app.command("watch")
+def watch_command(
+    paths: Annotated[list[Path], typer.Argument(help="Circuit files and folders (folders recursively).")],
+    poll: Annotated[bool, typer.Option(
+        "--poll", help="Poll the filesystem instead of native events (network drives, containers).")] = False,
+    poll_interval: Annotated[float, typer.Option(
+        "--poll-interval", min=0.01, help="Seconds between polls with --poll.")] = 0.25,
+    debounce_ms: Annotated[int, typer.Option(
+        "--debounce-ms", min=0, help="Quiet period that coalesces the events of one save.")] = 50,
+    format_: Annotated[Format, typer.Option(
+        "--format", help="Output format (json: one object per line).")] = Format.text,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Evaluate circuits, then re-evaluate each one on every save until Ctrl-C."""
+    from engine.watchview import run_watch
+
+    raise typer.Exit(run_watch(paths, json=format_ is Format.json, poll=poll, poll_interval=poll_interval,
+                               debounce_ms=debounce_ms, max_bytes=max_bytes))
+
+
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the circuit format."""

@@ -1,0 +1,175 @@
+"""The terminal side of watch: events as JSON lines or as a text view of what changed
+(old → new), and `run_watch`, which runs a watch until Ctrl-C or SIGTERM.
+
+Data goes to stdout (flushed per event, so a pipe can follow it); diagnostics
+— ``path:line:col: error[code] message`` with a ``help:`` line — go to
+stderr. Colour only on a terminal and never with NO_COLOR (rich honours both).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from engine.report import console, fmt, render_issues, result_issues, to_json
+from engine.result import Result
+from engine.hotreload import WatchEvent, WatchHandle, watch
+
+MAX_ROWS = 40
+"""Larger circuits show the output and the wires that changed, not every wire."""
+CHANGED = "bold yellow"
+NEW = "green"
+
+
+class _Terminate(Exception):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminate
+
+
+def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False, poll_interval: float = 0.25,
+              debounce_ms: float = 50, max_bytes: int | None = None) -> int:
+    """Watch `paths`, printing every event, until Ctrl-C or SIGTERM; return the exit code.
+
+    Both signals end the watch cleanly with exit code 0. A reader that closes
+    the pipe ends it too (also 0). A missing path is a usage error (2).
+    """
+    from engine.loader import DEFAULT_MAX_BYTES
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(repr(m) for m in missing)}", file=sys.stderr)
+        return 2
+    show = write_json if json else write_text
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    handle: WatchHandle | None = None
+    code = 0
+    try:
+        handle = watch(paths, show, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
+                       max_bytes=max_bytes or DEFAULT_MAX_BYTES)
+        handle.wait()
+    except (KeyboardInterrupt, _Terminate):
+        pass
+    except BrokenPipeError:
+        # the reader is gone: nothing more can be shown, and Python's final flush must not complain
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # e.g. the system's limit of native watches is exhausted
+        print(f"error: cannot watch: {exc}", file=sys.stderr)
+        print("  help: try --poll, or raise fs.inotify.max_user_watches", file=sys.stderr)
+        code = 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if handle is not None:
+            handle.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous)
+    return code
+
+
+
+
+def write_json(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
+    """The event as one JSON line, flushed at once; its diagnostics on stderr, as with ``circuit eval``."""
+    out = stream or sys.stdout
+    out.write(to_json(event.to_dict()) + "\n")
+    out.flush()
+    write_issues(event, errors)
+
+
+def write_issues(event: WatchEvent, stream: IO[str] | None = None) -> None:
+    """The event's errors, failed checks and warnings as ``path:line:col: error[code] message`` + hint."""
+    result = event.result
+    issues = [i.at(event.path) for i in event.errors] if event.stale else result_issues(result) if result else []
+    if issues:
+        render_issues(issues, stream or sys.stderr)
+
+
+def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
+    """The event for people: a header, the values and gradients with changes marked, issues on stderr."""
+    out = console(stream or sys.stdout)
+    head = f"{time.strftime('%H:%M:%S')} {event.kind} {event.path}"
+    if event.kind != "initial":
+        head += f" ({event.latency_ms:.1f} ms)"
+    result = event.result
+    if event.kind == "removed" or result is None:
+        out.print(head, style="dim", markup=False)
+    elif event.stale:
+        out.print(head, style="dim", markup=False)
+        out.print(f"broken: keeping the last good result (stale): {result.output} = {fmt(result.value)}",
+                  style="bold red", markup=False)
+    elif result.status in ("invalid", "error"):
+        out.print(head, style="dim", markup=False)
+        out.print(f"{result.circuit}: {result.status}", style="bold red", markup=False)
+    else:
+        out.print(head, style="dim", markup=False)
+        _table(out, result, event.previous if event.kind != "initial" else None)
+    (stream or sys.stdout).flush()
+    write_issues(event, errors)
+
+
+def _table(out: Any, result: Result, previous: Result | None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    same_output = previous is not None and previous.output == result.output
+    title = Text(f"{result.circuit}: {result.output} = ")
+    title.append_text(_cell(result.value, previous.value if same_output and previous else None, compare=same_output))
+    order = [result.output or "", *(w for w in result.values if w != result.output)]
+    changed = [w for w in order if previous is not None and _differs(result, previous, w, same_output)]
+    if len(order) <= MAX_ROWS:
+        shown = order
+    elif previous is None:
+        shown = order[:MAX_ROWS]
+    else:  # a large circuit: the output and what changed
+        shown = [result.output or "", *[w for w in changed if w != result.output]][:MAX_ROWS]
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("wire")
+    table.add_column("value", justify="right")
+    table.add_column(f"∂{result.output}/∂wire", justify="right")
+    for wire in shown:
+        known = previous is not None and wire in previous.values
+        table.add_row(Text(wire, style="bold" if wire == result.output else ""),
+                      _cell(result.values[wire], previous.values.get(wire) if known and previous else None,
+                            compare=previous is not None, added=previous is not None and not known),
+                      _cell(result.grads[wire], previous.grads.get(wire) if known and same_output and previous
+                            else None, compare=same_output, added=previous is not None and not known))
+    out.print(table)
+    hidden = len(order) - len(shown)
+    if hidden:
+        note = f"… {hidden} more wire{'s' if hidden != 1 else ''} not shown"
+        if previous is not None:
+            note += f" ({len(set(changed) - set(shown))} of them changed)"
+        out.print(note, style="dim", markup=False)
+    if previous is not None and not changed:
+        out.print("no value or gradient changed", style="dim", markup=False)
+    if result.checks:
+        passed = sum(c.passed for c in result.checks)
+        out.print(f"checks: {passed}/{len(result.checks)} passed", markup=False,
+                  style=None if passed == len(result.checks) else "bold red")
+
+
+def _differs(result: Result, previous: Result, wire: str, same_output: bool) -> bool:
+    if wire not in previous.values:
+        return True
+    return (result.values[wire] != previous.values[wire]
+            or (same_output and result.grads[wire] != previous.grads[wire]))
+
+
+def _cell(value: float | None, old: float | None, *, compare: bool, added: bool = False) -> Any:
+    """``old → new`` highlighted when the number changed; a wire that did not exist before is marked new."""
+    from rich.text import Text
+
+    if added:
+        return Text(f"{fmt(value)} (new)", style=NEW)
+    if compare and old is not None and old != value:
+        return Text(f"{fmt(old)} → {fmt(value)}", style=CHANGED)
+    return Text(fmt(value))
