@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "loader": {"yaml"},
     "graph": {"networkx", "pydantic"},
     "report": {"rich"},
+    "watchview": {"rich"},
     "cli": {"typer"},
     "watcher": {"watchdog"},
     "batch": {"dask", "distributed"},

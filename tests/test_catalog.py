@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from engine.catalog import Catalog
-from watchkit import seed, value_of
+from tests.watchkit import seed, value_of
 
 
 def test_reload_only_when_the_bytes_change(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import engine
 from engine.hotreload import WatchEvent
-from watchkit import (
+from tests.watchkit import (
     EventLog,
     save_atomic,
     save_in_place,

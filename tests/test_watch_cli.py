@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import pytest
 
-from watchkit import WAIT, save_atomic, save_in_place, seed, value_of
+from tests.watchkit import WAIT, save_atomic, save_in_place, seed, value_of
 
 pytestmark = pytest.mark.timeout(60)
 CIRCUIT = str(Path(sys.executable).parent / "circuit")

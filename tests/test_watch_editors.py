@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from watchkit import WAIT, EventLog, save_in_place, seed, value_of
+from tests.watchkit import WAIT, EventLog, save_in_place, seed, value_of
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.watcher import Batch, Watcher
-from watchkit import WAIT, save_atomic, save_in_place, save_like_jetbrains, save_like_vim
+from tests.watchkit import WAIT, save_atomic, save_in_place, save_like_jetbrains, save_like_vim
 
 pytestmark = pytest.mark.timeout(60)
 
