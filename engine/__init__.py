@@ -7,19 +7,54 @@ The public API::
     r = c.evaluate({"x": 1.5})                      # values and gradients of every wire
     r.value, r.output, r.values["q"], r.grads["x"]
 
+    report = engine.batch(["circuits/"], jobs=2)   # a whole folder, in parallel
+
 User errors raise `CircuitError` (or a subclass), whose issues carry file, line and column.
 """
 
 from __future__ import annotations
 
-from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
-from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
-from engine.ops import OPS, Op
-from engine.result import Check, Result
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.batching import BatchReport, batch
+    from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
+    from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
+    from engine.ops import OPS, Op
+    from engine.result import Check, Result
+
+# Names are imported on first use (PEP 562), so that `import engine.cli` and
+# `circuit --help` do not pay for pydantic, networkx and yaml.
+_LAZY = {
+    "BatchReport": "engine.batching", "batch": "engine.batching",
+    "Circuit": "engine.circuit", "evaluate_file": "engine.circuit", "load_circuit": "engine.circuit",
+    "parse_circuit": "engine.circuit",
+    "CircuitError": "engine.errors", "EvaluationError": "engine.errors", "GraphError": "engine.errors",
+    "Issue": "engine.errors", "LoadError": "engine.errors", "SchemaError": "engine.errors",
+    "OPS": "engine.ops", "Op": "engine.ops",
+    "Check": "engine.result", "Result": "engine.result",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchReport",
     "Check",
     "Circuit",
     "CircuitError",
@@ -32,6 +67,7 @@ __all__ = [
     "Result",
     "SchemaError",
     "__version__",
+    "batch",
     "evaluate_file",
     "load_circuit",
     "parse_circuit",

@@ -33,8 +33,8 @@ from typing import Any
 from engine.catalog import discover
 from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file
 from engine.deadline import Expired, run_with_deadline
-from engine.errors import Issue
-from engine.loader import DEFAULT_MAX_BYTES
+from engine.errors import Issue, LoadError
+from engine.loader import DEFAULT_MAX_BYTES, read_bytes
 from engine.pool import ProcessPool, TaskTimeout, WorkerDied
 from engine.result import STATUSES, Result
 
@@ -106,15 +106,28 @@ class InlineExecutor(Executor):
         return future
 
 
-def evaluate_task(path: str, check: bool, timeout: float | None, check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
-    """Evaluate one file within `timeout` seconds: what every worker runs."""
+def evaluate_task(path: str, source: bytes, check: bool, timeout: float | None,
+                  check_tolerance: float = DEFAULT_CHECK_TOLERANCE) -> Result:
+    """Evaluate one file, given its bytes, within `timeout` seconds: what every worker runs.
+
+    Workers get the bytes rather than the path, so a cluster needs no shared file
+    system and relative paths mean the same everywhere.
+    """
     started = time.perf_counter()
     try:
         return run_with_deadline(
-            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, max_bytes=max_bytes), timeout)
+            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source), timeout)
     except Expired:
         return timeout_result(path, timeout or 0.0, (time.perf_counter() - started) * 1000)
+
+
+def read_source(path: str, max_bytes: int) -> bytes | Result:
+    """A file's bytes, or the ``invalid`` result of a file that cannot be read."""
+    started = time.perf_counter()
+    try:
+        return read_bytes(Path(path), max_bytes)
+    except LoadError as error:
+        return Result.from_error(error, path, Path(path).stem, (time.perf_counter() - started) * 1000)
 
 
 def timeout_result(path: str, timeout: float, elapsed_ms: float) -> Result:
@@ -163,18 +176,24 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
     in_flight: dict[Future[Any], int] = {}
     stopping = False
     while todo or in_flight:
+        finished: list[tuple[int, Result]] = []
         while todo and not stopping and len(in_flight) < window:
             index = todo.popleft()
-            in_flight[executor.submit(evaluate_task, files[index], check, timeout, check_tolerance, max_bytes)] = index
-        if not in_flight:
-            break
-        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-        for future in sorted(done, key=in_flight.__getitem__):
-            index = in_flight.pop(future)
-            if future.cancelled():
-                todo.appendleft(index)
+            source = read_source(files[index], max_bytes)
+            if isinstance(source, Result):  # unreadable: nothing to send
+                finished.append((index, source))
+                stopping = fail_fast  # no need to look further: this one is not ok
                 continue
-            result = outcome(future, files[index], timeout)
+            in_flight[executor.submit(evaluate_task, files[index], source, check, timeout, check_tolerance)] = index
+        if in_flight and not finished:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=in_flight.__getitem__):
+                index = in_flight.pop(future)
+                if future.cancelled():
+                    todo.appendleft(index)
+                else:
+                    finished.append((index, outcome(future, files[index], timeout)))
+        for index, result in finished:
             results[index] = result
             if on_result is not None:
                 on_result(result)
