@@ -178,7 +178,7 @@ class ProcessPool(Executor):
     def running(self) -> list[tuple[int, tuple[Any, ...]]]:
         """``(pid, args)`` of every task being run now (for monitoring)."""
         with self._lock:
-            return [(w.process.pid, w.queue[0].args) for w in self._workers if w.queue]
+            return [(w.process.pid, w.queue[0].args) for w in self._workers if w.ready and w.queue]
 
     # -- the manager thread ----------------------------------------------------
     def _wake(self) -> None:
