@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -84,23 +85,36 @@ def _worker_main(conn: Connection) -> None:
     """Run tasks from `conn` one by one until told to stop or the parent goes away."""
     # Ctrl-C reaches the whole process group: the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn.send(None)  # ready: from here on, a death is the running task's doing
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        task_id, fn, args, kwargs = message
-        try:
-            reply = (task_id, True, fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - the task's failure is the parent's to report
-            reply = (task_id, False, exc)
-        try:
-            conn.send(reply)
-        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-            conn.send((task_id, False, RuntimeError(f"cannot send the task's result: {exc!r}")))
+    # A reader thread drains the pipe at all times: were the parent blocked sending
+    # a large task while this process is blocked sending a large result, both
+    # pipes would fill and neither side would ever read.
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    threading.Thread(target=_read_tasks, args=(conn, inbox), daemon=True).start()
+    try:
+        conn.send(None)  # ready: from here on, a death is the running task's doing
+        while (message := inbox.get()) is not None:
+            task_id, fn, args, kwargs = message
+            try:
+                reply = (task_id, True, fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - the task's failure is the parent's to report
+                reply = (task_id, False, exc)
+            try:
+                conn.send(reply)
+            except (OSError, EOFError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+                conn.send((task_id, False, RuntimeError(f"cannot send the task's result: {exc!r}")))
+    except (OSError, EOFError):  # the parent went away: nobody is waiting for results
+        return
+
+
+def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[Any]) -> None:
+    try:
+        while (message := conn.recv()) is not None:
+            inbox.put(message)
+    except (EOFError, OSError):
+        pass
+    inbox.put(None)
 
 
 @dataclass(slots=True)
