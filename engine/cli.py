@@ -180,6 +180,8 @@ def batch_command(
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
     if output is not None and not output.parent.is_dir():
         raise UsageError(f"cannot write the report to '{output}': no folder '{output.parent}'")
+    if output is not None and output.is_dir():
+        raise UsageError(f"cannot write the report to '{output}': it is a folder")
     files = discover(paths, exclude or [])
     if not files:
         raise UsageError("no circuit files found (looked for *.yaml and *.yml)")
@@ -206,7 +208,10 @@ def batch_command(
     if output is None:
         sys.stdout.write(rendered)
     else:
-        batchreport.write_atomic(output, rendered)
+        try:
+            batchreport.write_atomic(output, rendered)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
         if format_ is not BatchFormat.text:
             print(batchreport.summary_line(report))
         else:

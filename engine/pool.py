@@ -272,6 +272,11 @@ class ProcessPool(Executor):
                         task.future.set_exception(payload)
             except (EOFError, OSError):
                 dead = True
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled here
+                # the message was read whole, so the pipe is still in step: fail that task only
+                task = worker.queue.popleft()
+                worker.started_at = time.monotonic()
+                task.future.set_exception(RuntimeError(f"cannot receive the task's result: {exc!r}"))
         if dead or worker.process.sentinel in ready:
             worker.process.join(timeout=5)
             if worker.ready:

@@ -149,3 +149,9 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_cli_max_bytes_default_matches_the_loader() -> None:
     assert cli.DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
+
+
+def test_output_to_a_folder_is_a_usage_error(suite: Path) -> None:
+    done = circuit("batch", "suite/good", "--output", "suite", cwd=Path.cwd())
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "error: cannot write the report to 'suite': it is a folder\n")
