@@ -212,10 +212,7 @@ def batch_command(
             batchreport.write_atomic(output, rendered)
         except OSError as exc:
             raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
-        if format_ is not BatchFormat.text:
-            print(batchreport.summary_line(report))
-        else:
-            print(f"report written to {output}: {batchreport.summary_line(report)}")
+        print(batchreport.summary_line(report))
     raise typer.Exit(batchreport.exit_code(report))
 
 

@@ -36,7 +36,7 @@ def test_circuits_folder_passes() -> None:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_suite_text(suite: Path, jobs: str) -> None:
-    done = circuit("batch", "suite", "--check", "--timeout", "1", "--jobs", jobs, cwd=Path.cwd())
+    done = circuit("batch", "suite", "--check", "--timeout", "0.5", "--jobs", jobs, cwd=Path.cwd())
     assert done.returncode == 1
     assert done.stderr == ""  # no progress bar off a terminal, no traceback
     heads = [line for line in done.stdout.splitlines() if line.startswith("suite/") and ": error[" in line]
@@ -65,7 +65,7 @@ def test_output_file_junit(suite: Path) -> None:
     assert done.stderr == "error: cannot write the report to 'out/report.xml': no folder 'out'\n"
     Path("out").mkdir()
     Path("out/report.xml").write_text("old report\n")
-    done = circuit("batch", "suite", "--format", "junit", "--output", "out/report.xml", "--timeout", "1",
+    done = circuit("batch", "suite", "--format", "junit", "--output", "out/report.xml", "--timeout", "0.5",
                    "--check", cwd=Path.cwd())
     assert done.returncode == 1
     assert done.stdout.startswith("7 circuits in ")
@@ -125,7 +125,7 @@ def test_unreachable_scheduler(suite: Path) -> None:
 
 @pytest.mark.timeout(120)
 def test_scheduler_address(suite: Path, dask_client: Any) -> None:
-    done = circuit("batch", "suite", "--check", "--timeout", "1", "--format", "json",
+    done = circuit("batch", "suite", "--check", "--timeout", "0.5", "--format", "json",
                    "--scheduler", dask_client.scheduler.address, cwd=Path.cwd())
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)

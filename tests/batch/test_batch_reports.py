@@ -82,7 +82,7 @@ def test_github_annotations(report: BatchReport) -> None:
     lines = batchreport.render(report, "github").splitlines()
     assert lines[0] == ("::error file=suite/cycle.yaml,line=3,col=3,title=cycle::cycle: a -> b -> c -> a "
                         "(help: a gate cannot depend on its own output; break the loop at one of: a, b, c)")
-    assert lines[-2] == ("::error file=suite/slow.yaml,title=timeout::evaluation took longer than the 1 s limit "
+    assert lines[-2] == ("::error file=suite/slow.yaml,title=timeout::evaluation took longer than the 0.5 s limit "
                          "(help: raise --timeout, or split the circuit)")
     assert len(lines) == 6 and lines[-1].startswith("7 circuits in ")
 
