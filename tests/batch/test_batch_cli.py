@@ -155,3 +155,16 @@ def test_output_to_a_folder_is_a_usage_error(suite: Path) -> None:
     done = circuit("batch", "suite/good", "--output", "suite", cwd=Path.cwd())
     assert (done.returncode, done.stdout, done.stderr) == (
         2, "", "error: cannot write the report to 'suite': it is a folder\n")
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_stops_the_batch_quietly(suite: Path) -> None:
+    import signal
+    import time
+
+    running = subprocess.Popen([CIRCUIT, "batch", "suite", "--check", "--jobs", "2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # the slow circuit takes many seconds: the batch is still running
+    running.send_signal(signal.SIGINT)
+    out, err = running.communicate(timeout=30)
+    assert (running.returncode, out, err) == (130, "", "")

@@ -142,3 +142,15 @@ def test_deadline_returns_and_leaves_nothing_pending() -> None:
         except Expired:
             pass
     spin(0.05)  # a stray pending exception would surface here
+
+
+@pytest.mark.timeout(60)
+def test_a_crash_in_native_code_fails_its_task_only() -> None:
+    import ctypes
+
+    with ProcessPool(2) as pool:
+        crash = pool.submit(ctypes.string_at, 0)  # reads address 0: a segmentation fault in C
+        fine = [pool.submit(operator.add, i, 1) for i in range(10)]
+        with pytest.raises(WorkerDied, match="^killed by SIGSEGV$"):
+            crash.result(timeout=30)
+        assert [f.result(timeout=30) for f in fine] == list(range(1, 11))
