@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -232,28 +232,31 @@ def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, e
         The report, results sorted by path.
     """
     started = time.perf_counter()
-    paths, exclude = [str(p) for p in paths], list(exclude)
-    files = [str(p) for p in discover(paths, exclude)]
+    given, patterns = [str(p) for p in paths], list(exclude)
+    files = [str(p) for p in discover(given, patterns)]
     workers = jobs or os.cpu_count() or 1
     if timeout is not None and timeout <= 0:
         raise ValueError("timeout must be positive")
-    options = dict(window=2 * workers, check=check, timeout=timeout, check_tolerance=check_tolerance,
+
+    def run_on(runner: Executor, window: int) -> tuple[list[Result], list[str]]:
+        return run(files, runner, window=window, check=check, timeout=timeout, check_tolerance=check_tolerance,
                    max_bytes=max_bytes, fail_fast=fail_fast, on_result=on_result)
+
     if executor is not None:
-        results, skipped = run(files, executor, **options)
+        results, skipped = run_on(executor, 2 * workers)
     elif workers == 1 or len(files) <= 1:
-        results, skipped = run(files, InlineExecutor(), **{**options, "window": 1})
+        results, skipped = run_on(InlineExecutor(), 1)
     else:
         pool = ProcessPool(min(workers, len(files)),
                            kill_after=None if timeout is None else timeout + kill_margin(timeout))
         try:
-            results, skipped = run(files, pool, **options)
+            results, skipped = run_on(pool, 2 * workers)
         except BaseException:
             pool.terminate()
             raise
         pool.shutdown()
     recorded = args if args is not None else {
-        "paths": paths, "jobs": workers, "check": check, "exclude": exclude,
+        "paths": given, "jobs": workers, "check": check, "exclude": patterns,
         "timeout": timeout, "fail_fast": fail_fast}
     return BatchReport(tuple(results), tuple(skipped), time.perf_counter() - started, recorded,
-                       datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                       datetime.now(UTC).isoformat(timespec="seconds"))

@@ -79,11 +79,11 @@ def text(report: BatchReport, *, color: bool = False) -> str:
     out = Console(file=buffer, force_terminal=color, no_color=not color, width=10_000, highlight=False)
     if report.results or report.skipped:
         out.print(table)
-    failures = [(issue, issue.render()) for r in report.results for issue in r.failures()]
+    failures = [issue.render() for r in report.results for issue in r.failures()]
     if failures:
         out.print()
         out.print("failures:", style="bold")
-        for issue, rendered in failures:
+        for rendered in failures:
             head, _, rest = rendered.partition("\n")
             out.print(head, style="red", markup=False)
             if rest:
