@@ -162,7 +162,7 @@ def batch_command(
     timeout: Annotated[float | None, typer.Option(
         "--timeout", metavar="SECONDS", help="Time limit per circuit; past it the circuit is an error.")] = None,
     fail_fast: Annotated[bool, typer.Option(
-        "--fail-fast", help="Start no more circuits after the first that is not ok.")] = False,
+        "--fail-fast", help="Stop handing out circuits after the first that is not ok.")] = False,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="tcp://HOST:8786|local",
         help="Run on a Dask cluster ('local' starts one on this machine); needs circuitflow[dask].")] = None,
