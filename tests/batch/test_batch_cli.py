@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CIRCUIT, EXPECTED_FAILURES, EXPECTED_STATUS, REPO, comparable
+from mixed_suite import CIRCUIT, EXPECTED_FAILURES, EXPECTED_STATUS, REPO, comparable
 
 from engine import cli
 from engine.loader import DEFAULT_MAX_BYTES

@@ -7,7 +7,7 @@ import ast
 import sys
 
 import pytest
-from conftest import REPO
+from mixed_suite import REPO
 
 ALLOWED = {
     "batching": set(),

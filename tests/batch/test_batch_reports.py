@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import EXPECTED_FAILURES, REPO, TIMEOUT, make_suite
+from mixed_suite import EXPECTED_FAILURES, REPO, TIMEOUT, make_suite
 
 import engine
 from engine import batchreport

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXPECTED_FAILURES, EXPECTED_STATUS, TIMEOUT, comparable, slow_circuit
+from mixed_suite import EXPECTED_FAILURES, EXPECTED_STATUS, TIMEOUT, comparable, slow_circuit
 
 import engine
 from engine.batching import BatchReport, InlineExecutor, evaluate_task

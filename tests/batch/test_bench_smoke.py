@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from mixed_suite import REPO
 
 
 @pytest.mark.timeout(180)
