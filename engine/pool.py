@@ -238,6 +238,11 @@ class ProcessPool(Executor):
                     task.claimed = True
                 try:
                     worker.conn.send((task.id, task.fn, task.args, task.kwargs))
+                except OSError:
+                    # the worker is gone (its death is noticed by its sentinel): the task
+                    # never reached it, so it waits for another worker
+                    self._pending.appendleft(task)
+                    break
                 except Exception as exc:  # noqa: BLE001 - unpicklable arguments fail that task only
                     task.future.set_exception(exc)
                     continue

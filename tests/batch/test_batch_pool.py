@@ -154,3 +154,11 @@ def test_a_crash_in_native_code_fails_its_task_only() -> None:
         with pytest.raises(WorkerDied, match="^killed by SIGSEGV$"):
             crash.result(timeout=30)
         assert [f.result(timeout=30) for f in fine] == list(range(1, 11))
+
+
+def test_unpicklable_arguments_fail_their_task_only() -> None:
+    with ProcessPool(1) as pool:
+        bad = pool.submit(len, threading.Lock())
+        with pytest.raises(TypeError, match="pickle"):
+            bad.result(timeout=30)
+        assert pool.submit(len, [1, 2]).result(timeout=30) == 2
