@@ -9,20 +9,56 @@ The public API::
     with engine.watch(["circuits"], print) as handle:  # hot reload: a WatchEvent per save
         handle.wait()                                  # until handle.stop()
 
+    report = engine.batch(["circuits/"], jobs=2)   # a whole folder, in parallel
+
 User errors raise `CircuitError` (or a subclass), whose issues carry file, line and column.
 """
 
 from __future__ import annotations
 
-from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
-from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
-from engine.ops import OPS, Op
-from engine.result import Check, Result
-from engine.hotreload import WatchEvent, WatchHandle, watch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.batching import BatchReport, batch
+    from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
+    from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
+    from engine.hotreload import WatchEvent, WatchHandle, watch
+    from engine.ops import OPS, Op
+    from engine.result import Check, Result
+
+# Names are imported on first use (PEP 562), so that `import engine.cli` and
+# `circuit --help` do not pay for pydantic, networkx and yaml.
+_LAZY = {
+    "BatchReport": "engine.batching", "batch": "engine.batching",
+    "Circuit": "engine.circuit", "evaluate_file": "engine.circuit", "load_circuit": "engine.circuit",
+    "parse_circuit": "engine.circuit",
+    "CircuitError": "engine.errors", "EvaluationError": "engine.errors", "GraphError": "engine.errors",
+    "Issue": "engine.errors", "LoadError": "engine.errors", "SchemaError": "engine.errors",
+    "OPS": "engine.ops", "Op": "engine.ops",
+    "WatchEvent": "engine.hotreload", "WatchHandle": "engine.hotreload", "watch": "engine.hotreload",
+    "Check": "engine.result", "Result": "engine.result",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchReport",
     "Check",
     "Circuit",
     "CircuitError",
@@ -37,6 +73,7 @@ __all__ = [
     "WatchEvent",
     "WatchHandle",
     "__version__",
+    "batch",
     "evaluate_file",
     "load_circuit",
     "parse_circuit",

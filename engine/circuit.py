@@ -185,13 +185,20 @@ def load_circuit(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Cir
 
 def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *, check: bool = False,
                   check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
-    """Load and evaluate one file; user errors become the result's status, never exceptions."""
+                  max_bytes: int = DEFAULT_MAX_BYTES, source: bytes | None = None) -> Result:
+    """Load and evaluate one file; user errors become the result's status, never exceptions.
+
+    `source` is the file's content when it was read elsewhere (batch workers on
+    other machines get the bytes, not the path).
+    """
     started = time.perf_counter()
     where = str(path)
     circuit = None
     try:
-        circuit = load_circuit(path, max_bytes=max_bytes)
+        if source is None:
+            circuit = load_circuit(path, max_bytes=max_bytes)
+        else:
+            circuit = parse_circuit(decode(source, where), Path(path).stem, path=where)
         result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
     except CircuitError as error:
         return Result.from_error(error, where, circuit.name if circuit else Path(path).stem,

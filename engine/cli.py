@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 
-from engine.loader import DEFAULT_MAX_BYTES
+# engine.loader.DEFAULT_MAX_BYTES, spelt out so that `circuit --help` need not import
+# the loader (and with it yaml and pydantic); a test keeps the two equal
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
 class ExitCode(enum.IntEnum):
@@ -154,6 +156,84 @@ def watch_command(
 
     raise typer.Exit(run_watch(paths, json=format_ is Format.json, poll=poll, poll_interval=poll_interval,
                                debounce_ms=debounce_ms, max_bytes=max_bytes))
+
+
+class BatchFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    github = "github"
+
+
+@app.command("batch")
+def batch_command(
+    paths: Annotated[list[Path], typer.Argument(help="Circuit files and folders (searched recursively).")],
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs; 1 runs in-process).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Also compare gradients with centred finite differences.")] = False,
+    check_tolerance: Annotated[float, typer.Option(
+        "--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")] = 1e-5,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", metavar="GLOB", help="Leave out files whose path or name matches (repeatable).")] = None,
+    format_: Annotated[BatchFormat, typer.Option("--format", help="Report format.")] = BatchFormat.text,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout.")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", metavar="SECONDS", help="Time limit per circuit; past it the circuit is an error.")] = None,
+    fail_fast: Annotated[bool, typer.Option(
+        "--fail-fast", help="Stop handing out circuits after the first that is not ok.")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="tcp://HOST:8786|local",
+        help="Run on a Dask cluster ('local' starts one on this machine); needs circuitflow[dask].")] = None,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Evaluate every circuit under PATHS in parallel; report for people (text) or CI (json, junit, github)."""
+    import contextlib
+    import os
+
+    from engine import batchreport
+    from engine.batching import batch
+    from engine.catalog import discover
+
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
+    if output is not None and not output.parent.is_dir():
+        raise UsageError(f"cannot write the report to '{output}': no folder '{output.parent}'")
+    if output is not None and output.is_dir():
+        raise UsageError(f"cannot write the report to '{output}': it is a folder")
+    files = discover(paths, exclude or [])
+    if not files:
+        raise UsageError("no circuit files found (looked for *.yaml and *.yml)")
+    if jobs is None and scheduler is None:
+        jobs = os.cpu_count() or 1
+    args = {"paths": [str(p) for p in paths], "jobs": jobs, "check": check, "check_tolerance": check_tolerance,
+            "exclude": exclude or [], "format": format_.value, "output": None if output is None else str(output),
+            "timeout": timeout, "fail_fast": fail_fast, "scheduler": scheduler}
+    with contextlib.ExitStack() as stack:
+        executor, capacity = None, jobs
+        if scheduler is not None:
+            from engine.cluster import ClusterError, dask_executor
+
+            try:
+                executor, capacity = stack.enter_context(dask_executor(scheduler, jobs))
+            except ClusterError as exc:
+                raise UsageError(str(exc)) from None
+        on_result = stack.enter_context(batchreport.progress(len(files), sys.stderr))
+        report = batch(files, jobs=capacity, executor=executor, check=check, timeout=timeout,
+                       fail_fast=fail_fast, check_tolerance=check_tolerance, max_bytes=max_bytes,
+                       on_result=on_result, args=args)
+    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    rendered = batchreport.render(report, format_.value, color=color)
+    if output is None:
+        sys.stdout.write(rendered)
+    else:
+        try:
+            batchreport.write_atomic(output, rendered)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
+        print(batchreport.summary_line(report))
+    raise typer.Exit(batchreport.exit_code(report))
 
 
 @app.command("schema")

@@ -18,6 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "graph": {"networkx", "pydantic"},
     "report": {"rich"},
     "watchview": {"rich"},
+    "batchreport": {"rich"},
+    "cluster": {"dask", "distributed"},
     "cli": {"typer"},
     "watcher": {"watchdog"},
     "batch": {"dask", "distributed"},

@@ -1,0 +1,262 @@
+"""Many circuits through one `concurrent.futures.Executor`: the batch runner.
+
+One code path serves every way of running: in the calling thread
+(`InlineExecutor`, ``--jobs 1``), in isolated worker processes (`ProcessPool`),
+or on a Dask cluster (``client.get_executor()``). The runner submits
+`evaluate_task` for each file, keeps a bounded window of tasks in flight (so
+``fail_fast`` can stop scheduling), and turns *every* way a task can end into that
+circuit's own `Result`:
+
+* an invalid file or an evaluation fault: ``invalid`` / ``error``, from
+  `evaluate_file` itself;
+* a circuit past the time limit: ``error[timeout]``, raised inside the task by
+  `run_with_deadline`, or by the pool killing a worker stuck in C code;
+* a worker that dies (killed, out of memory): ``error[worker-died]`` for the
+  circuit it was running only; the pool re-runs the ones queued behind it;
+* anything else (a bug, a lost cluster worker): ``error[internal]``.
+
+Results come back in path order whatever order the workers finish in.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.catalog import discover
+from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file
+from engine.deadline import Expired, run_with_deadline
+from engine.errors import Issue, LoadError
+from engine.loader import DEFAULT_MAX_BYTES, read_bytes
+from engine.pool import ProcessPool, TaskTimeout, WorkerDied
+from engine.result import STATUSES, Result
+
+#: Version of the batch report's JSON shape (`BatchReport.to_dict`).
+SCHEMA_VERSION = 1
+
+
+def kill_margin(timeout: float) -> float:
+    """How long past `timeout` the pool waits for a task to stop itself before killing its worker."""
+    return max(1.0, 0.5 * timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """The outcome of a batch: one result per circuit, in path order.
+
+    Attributes:
+        results: the circuits that ran, sorted by path.
+        skipped: paths not run because ``fail_fast`` stopped the batch.
+        elapsed_s: wall-clock time of the whole batch.
+        args: the options the batch ran with (for the report).
+        generated_at: when the batch finished (UTC, ISO 8601).
+    """
+
+    results: tuple[Result, ...]
+    skipped: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    args: dict[str, Any] = field(default_factory=dict)
+    generated_at: str = ""
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """``{"total", "ok", "failed", "invalid", "error", "skipped"}`` counts."""
+        counts = {"total": len(self.results) + len(self.skipped)}
+        counts.update((status, sum(r.status == status for r in self.results)) for status in STATUSES)
+        counts["skipped"] = len(self.skipped)
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        """Every circuit ran and is ``ok``."""
+        return not self.skipped and all(r.ok for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON report (``circuit batch --format json``)."""
+        from engine import __version__
+
+        return {
+            "metadata": {"tool": "circuitflow", "version": __version__, "schema_version": SCHEMA_VERSION,
+                         "generated_at": self.generated_at},
+            "args": self.args,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "summary": self.summary,
+            "results": [r.to_dict() for r in self.results],
+            "skipped": list(self.skipped),
+        }
+
+
+class InlineExecutor(Executor):
+    """Runs each task in the calling thread, at submission (``--jobs 1``)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - delivered through the future, as any executor does
+            future.set_exception(exc)
+        return future
+
+
+def evaluate_task(path: str, source: bytes, check: bool, timeout: float | None,
+                  check_tolerance: float = DEFAULT_CHECK_TOLERANCE) -> Result:
+    """Evaluate one file, given its bytes, within `timeout` seconds: what every worker runs.
+
+    Workers get the bytes rather than the path, so a cluster needs no shared file
+    system and relative paths mean the same everywhere.
+    """
+    started = time.perf_counter()
+    try:
+        return run_with_deadline(
+            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source), timeout)
+    except Expired:
+        return timeout_result(path, timeout or 0.0, (time.perf_counter() - started) * 1000)
+
+
+def read_source(path: str, max_bytes: int) -> bytes | Result:
+    """A file's bytes, or the ``invalid`` result of a file that cannot be read."""
+    started = time.perf_counter()
+    try:
+        return read_bytes(Path(path), max_bytes)
+    except LoadError as error:
+        return Result.from_error(error, path, Path(path).stem, (time.perf_counter() - started) * 1000)
+
+
+def timeout_result(path: str, timeout: float, elapsed_ms: float) -> Result:
+    """The result of a circuit stopped at the time limit."""
+    return _error_result(path, "timeout", f"evaluation took longer than the {timeout:g} s limit",
+                         "raise --timeout, or split the circuit", elapsed_ms)
+
+
+def worker_died_result(path: str, how: str) -> Result:
+    """The result of a circuit whose worker process died while evaluating it."""
+    return _error_result(path, "worker-died", f"the worker process evaluating this circuit died ({how})",
+                         "it may have run out of memory or been killed; the other circuits were not affected")
+
+
+def _error_result(path: str, code: str, message: str, hint: str, elapsed_ms: float = 0.0) -> Result:
+    return Result(path, Path(path).stem, "error", errors=(Issue(code, message, path, hint=hint),),
+                  elapsed_ms=elapsed_ms)
+
+
+def outcome(future: Future[Any], path: str, timeout: float | None) -> Result:
+    """The result a finished future stands for, whatever way its task ended."""
+    try:
+        return future.result()
+    except TaskTimeout:
+        return timeout_result(path, timeout if timeout is not None else 0.0, (timeout or 0.0) * 1000)
+    except WorkerDied as died:
+        return worker_died_result(path, str(died))
+    except Exception as exc:  # noqa: BLE001 - one circuit's trouble must not end the batch
+        if type(exc).__name__ == "KilledWorker":  # Dask gave up after its workers kept dying on this task
+            return worker_died_result(path, "the cluster's workers kept dying on it")
+        return _error_result(path, "internal", f"{type(exc).__name__}: {exc}",
+                             "this is a bug in circuitflow or in the executor; please report it with the circuit file")
+
+
+def run(files: list[str], executor: Executor, *, window: int, check: bool = False, timeout: float | None = None,
+        check_tolerance: float = DEFAULT_CHECK_TOLERANCE, max_bytes: int = DEFAULT_MAX_BYTES,
+        fail_fast: bool = False,
+        on_result: Callable[[Result], None] | None = None) -> tuple[list[Result], list[str]]:
+    """Evaluate `files` on `executor` with at most `window` tasks in flight.
+
+    Returns:
+        The results in the order of `files`, and the files not run (``fail_fast``).
+    """
+    results: list[Result | None] = [None] * len(files)
+    todo = deque(range(len(files)))
+    in_flight: dict[Future[Any], int] = {}
+    stopping = False
+    while todo or in_flight:
+        finished: list[tuple[int, Result]] = []
+        while todo and not stopping and len(in_flight) < window:
+            index = todo.popleft()
+            source = read_source(files[index], max_bytes)
+            if isinstance(source, Result):  # unreadable: nothing to send
+                finished.append((index, source))
+                stopping = fail_fast  # no need to look further: this one is not ok
+                continue
+            in_flight[executor.submit(evaluate_task, files[index], source, check, timeout, check_tolerance)] = index
+        if in_flight and not finished:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=in_flight.__getitem__):
+                index = in_flight.pop(future)
+                if future.cancelled():
+                    todo.appendleft(index)
+                else:
+                    finished.append((index, outcome(future, files[index], timeout)))
+        for index, result in finished:
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+            if fail_fast and not result.ok:
+                stopping = True
+        if stopping:
+            for future in [f for f in in_flight if f.cancel()]:
+                todo.append(in_flight.pop(future))
+            if not in_flight:
+                break
+    skipped = sorted(files[i] for i in todo)
+    return [r for r in results if r is not None], skipped
+
+
+def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, executor: Executor | None = None,
+          check: bool = False, exclude: Iterable[str] = (), timeout: float | None = None, fail_fast: bool = False,
+          check_tolerance: float = DEFAULT_CHECK_TOLERANCE, max_bytes: int = DEFAULT_MAX_BYTES,
+          on_result: Callable[[Result], None] | None = None, args: dict[str, Any] | None = None) -> BatchReport:
+    """Evaluate every circuit under `paths` and report on all of them.
+
+    Args:
+        paths: files and folders (searched recursively for ``*.yaml`` / ``*.yml``).
+        jobs: worker processes (default: the number of CPUs; 1 runs in this thread).
+            With `executor`, how many tasks it runs at once.
+        executor: run on this executor instead (e.g. a Dask client's ``get_executor()``).
+        check: also run the numerical gradient check.
+        exclude: glob patterns of files to leave out.
+        timeout: seconds one circuit may take; past it the circuit is an ``error``.
+        fail_fast: stop starting circuits after the first that is not ``ok``.
+        check_tolerance: tolerance of the gradient check.
+        max_bytes: refuse files larger than this.
+        on_result: called with each result as it arrives (in completion order).
+        args: options to record in the report (default: the ones above).
+
+    Returns:
+        The report, results sorted by path.
+    """
+    started = time.perf_counter()
+    given, patterns = [str(p) for p in paths], list(exclude)
+    files = [str(p) for p in discover(given, patterns)]
+    workers = jobs or os.cpu_count() or 1
+    if timeout is not None and timeout <= 0:
+        raise ValueError("timeout must be positive")
+
+    def run_on(runner: Executor, window: int) -> tuple[list[Result], list[str]]:
+        return run(files, runner, window=window, check=check, timeout=timeout, check_tolerance=check_tolerance,
+                   max_bytes=max_bytes, fail_fast=fail_fast, on_result=on_result)
+
+    if executor is not None:
+        results, skipped = run_on(executor, 2 * workers)
+    elif workers == 1 or len(files) <= 1:
+        results, skipped = run_on(InlineExecutor(), 1)
+    else:
+        pool = ProcessPool(min(workers, len(files)),
+                           kill_after=None if timeout is None else timeout + kill_margin(timeout))
+        try:
+            results, skipped = run_on(pool, 2 * workers)
+        except BaseException:
+            pool.terminate()
+            raise
+        pool.shutdown()
+    recorded = args if args is not None else {
+        "paths": given, "jobs": workers, "check": check, "exclude": patterns,
+        "timeout": timeout, "fail_fast": fail_fast}
+    return BatchReport(tuple(results), tuple(skipped), time.perf_counter() - started, recorded,
+                       datetime.now(UTC).isoformat(timespec="seconds"))
