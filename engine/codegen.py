@@ -1,0 +1,304 @@
+"""Generated straight-line Python for a `Program`: the fast scalar path.
+
+Each op row supplies code templates next to its forward and derivative
+(`Op.code`, `Op.grad_code`); this module strings them into functions with one
+statement per gate and one per gradient term, over local variables, and
+compiles them once per circuit *structure* (`Program.key`), so value-only edits
+never recompile.
+
+* Small programs become one fused function (forward then backward, all locals).
+  Larger ones are cut into chunks of `CHUNK` steps, each compiled on its own,
+  so compile memory stays flat; chunks hand values and gradients over through
+  two lists.
+* The generated code performs exactly the interpreter's float operations in the
+  same order (gradients are accumulated in the same reverse order), and checks
+  nothing per gate. At the end the sums of all values and all gradients must be
+  finite; otherwise — or on any arithmetic exception — the evaluation is rerun
+  by the interpreter, which locates and reports the fault exactly (or finds
+  none: a 0·∞ in a dead branch that the interpreter skips).
+* Tiering: `evaluate` interprets a structure until the time spent interpreting
+  it reaches the estimated cost of compiling it, then compiles (at most twice
+  the cost of the better choice in hindsight), so a one-shot evaluation of a
+  large circuit never pays for a compile it cannot earn back.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from engine import evaluator
+from engine.program import Program
+
+CHUNK = 1000
+"""Steps per compiled function (bounds compile memory; larger fuse less)."""
+COMPILE_SECONDS_PER_STEP = 40e-6
+"""Estimated compile cost per step, against which interpreting time is weighed."""
+CACHE_STEPS = 2_000_000
+"""Total steps of compiled programs kept in memory (least recently used go first)."""
+
+_GLOBALS: dict[str, object] = {
+    "_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh, "_fsum": math.fsum,
+    "__builtins__": {"max": max, "min": min, "abs": abs},
+}
+
+Values = list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """The compiled code of one program structure.
+
+    Attributes:
+        fused: forward+backward in one function of the inputs (small programs), else None.
+        forward: chunk functions ``f(V)`` writing their gates' values into V, in order.
+        backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order.
+    """
+
+    key: str
+    n_steps: int
+    fused: Callable[[Sequence[float]], tuple[Values, Values]] | None
+    forward: tuple[Callable[[Values], None], ...]
+    backward: tuple[Callable[[Values, Values], None], ...]
+
+
+def _literal(x: float) -> str:
+    return f"({x!r})"
+
+
+class _Namer:
+    """Expressions for slots: locals ``v{slot}`` / ``g{slot}``, constants as literals."""
+
+    def __init__(self, program: Program) -> None:
+        self.n_wires = len(program.wires)
+        self.constants = program.constants
+
+    def value(self, slot: int) -> str:
+        return _literal(self.constants[slot - self.n_wires]) if slot >= self.n_wires else f"v{slot}"
+
+
+def _forward_line(program: Program, index: int, namer: _Namer, globals_: dict[str, object]) -> str:
+    step = program.steps[index]
+    args = [namer.value(s) for s in step.args]
+    expr = step.op.code(args)
+    if expr is None:
+        name = f"_f_{step.op.name}"
+        globals_[name] = step.op.forward
+        expr = f"{name}({', '.join(args)})"
+    return f"    v{step.out} = {expr}"
+
+
+def _backward_lines(program: Program, index: int, namer: _Namer, touched: set[int],
+                    globals_: dict[str, object]) -> Iterator[str]:
+    step = program.steps[index]
+    args = [namer.value(s) for s in step.args]
+    y = f"v{step.out}"
+    gy = f"g{step.out}"
+    partials = step.op.grad_code(args, y)
+    if partials is None:
+        name = f"_g_{step.op.name}"
+        globals_[name] = step.op.grad
+        yield f"    _p = {name}(({', '.join(args)},), {y})"
+        partials = tuple(f"_p[{i}]" for i in range(len(args)))
+    for slot, partial in zip(step.args, partials):
+        # x·1.0 and x·(−1.0) are exact, so dropping them changes no bit.
+        term = gy if partial == "1.0" else f"-{gy}" if partial == "-1.0" else f"{gy} * ({partial})"
+        if slot in touched:
+            yield f"    g{slot} += {term}"
+        else:
+            touched.add(slot)
+            yield f"    g{slot} = {term}"
+
+
+def _live(program: Program) -> list[bool]:
+    """Slots whose gradient can be non-zero: the output and what live steps read."""
+    live = [False] * program.n_slots
+    live[program.output] = True
+    for step in reversed(program.steps):
+        if live[step.out]:
+            for slot in step.args:
+                live[slot] = True
+    return live
+
+
+def _fused_source(program: Program, globals_: dict[str, object]) -> str:
+    namer = _Namer(program)
+    n_in = program.n_inputs
+    lines = ["def run(I):"]
+    if n_in:
+        lines.append(f"    {', '.join(f'v{i}' for i in range(n_in))}, = I")
+    lines += [_forward_line(program, i, namer, globals_) for i in range(len(program.steps))]
+    live = _live(program)
+    touched = {program.output}
+    lines.append(f"    g{program.output} = 1.0")
+    for index in range(len(program.steps) - 1, -1, -1):
+        if live[program.steps[index].out]:
+            lines += _backward_lines(program, index, namer, touched, globals_)
+    values = [namer.value(s) for s in range(program.n_slots)]
+    grads = [f"g{s}" if s in touched else "0.0" for s in range(program.n_slots)]
+    lines.append(f"    return [{', '.join(values)}], [{', '.join(grads)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[tuple[str, str]]:
+    """(forward source, backward source) per chunk of steps, in program order."""
+    namer = _Namer(program)
+    n_in, n_wires = program.n_inputs, len(program.wires)
+    steps = program.steps
+    live = _live(program)
+    # Which chunk touches each slot's gradient last in the backward sweep (lowest index).
+    bounds = [(start, min(start + chunk, len(steps))) for start in range(0, len(steps), chunk)]
+    first_toucher = [len(bounds)] * program.n_slots  # chunk processed first (highest index) per slot
+    for c in range(len(bounds) - 1, -1, -1):
+        start, stop = bounds[c]
+        for index in range(start, stop):
+            if live[steps[index].out]:
+                for slot in steps[index].args:
+                    if first_toucher[slot] == len(bounds):
+                        first_toucher[slot] = c
+    for c, (start, stop) in enumerate(bounds):
+        lo, hi = n_in + start, n_in + stop  # this chunk's gate slots
+        reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo and s < n_wires})
+        forward = ["def f(V):"]
+        forward += [f"    v{s} = V[{s}]" for s in reads]
+        forward += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
+        forward.append(f"    V[{lo}:{hi}] = [{', '.join(f'v{s}' for s in range(lo, hi))}]")
+        backward = ["def b(V, G):"]
+        backward.append(f"    {', '.join(f'v{s}' for s in range(lo, hi))}, = V[{lo}:{hi}]")
+        backward += [f"    v{s} = V[{s}]" for s in reads]
+        touched: set[int] = set()
+        body: list[str] = []
+        for index in range(stop - 1, start - 1, -1):
+            out = steps[index].out
+            if not live[out]:
+                continue
+            if out not in touched:  # its gradient comes from later chunks (or the seed)
+                touched.add(out)
+                body.append(f"    g{out} = G[{out}]")
+            for slot in steps[index].args:
+                if slot not in touched and (first_toucher[slot] != c or slot == program.output):
+                    touched.add(slot)
+                    body.append(f"    g{slot} = G[{slot}]")
+            body += _backward_lines(program, index, namer, touched, globals_)
+        backward += body
+        backward += [f"    G[{s}] = g{s}" for s in sorted(touched)]
+        yield "\n".join(forward) + "\n", "\n".join(backward) + "\n"
+
+
+def _compile_function(source: str, name: str, globals_: dict[str, object]) -> Callable[..., object]:
+    namespace: dict[str, object] = {}
+    exec(compile(source, f"<circuit {name}>", "exec"), globals_, namespace)  # noqa: S102 - our own generated code
+    return namespace[name]  # type: ignore[return-value]
+
+
+def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
+    """Generate and compile the code of `program` (no caching; see `compiled`)."""
+    globals_ = dict(_GLOBALS)
+    if len(program.steps) <= chunk:
+        fused = _compile_function(_fused_source(program, globals_), "run", globals_)
+        return Compiled(program.key, len(program.steps), fused, (), ())  # type: ignore[arg-type]
+    forward, backward = [], []
+    for fsource, bsource in _chunk_sources(program, chunk, globals_):
+        forward.append(_compile_function(fsource, "f", globals_))
+        backward.append(_compile_function(bsource, "b", globals_))
+    backward.reverse()
+    return Compiled(program.key, len(program.steps), None, tuple(forward), tuple(backward))  # type: ignore[arg-type]
+
+
+_isfinite = math.isfinite
+
+
+def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Values, Values]:
+    """Forward then backward with compiled code: (values, gradients) by slot.
+
+    Exactly `evaluator.run`'s results; on any non-finite value or arithmetic
+    error the interpreter reruns the evaluation and reports the fault.
+
+    Raises:
+        DomainFault: as `evaluator.run`.
+    """
+    try:
+        if code.fused is not None:
+            values, grads = code.fused(inputs)
+        else:
+            values = [*inputs, *([0.0] * len(program.steps)), *program.constants]
+            for f in code.forward:
+                f(values)
+            grads = [0.0] * len(values)
+            grads[program.output] = 1.0
+            for b in code.backward:
+                b(values, grads)
+        if _isfinite(sum(values)) and _isfinite(sum(grads)):
+            return values, grads
+    except (ArithmeticError, ValueError):
+        pass
+    return evaluator.run(program, inputs)
+
+
+class _Tier:
+    """Per-structure bookkeeping: interpreting time so far, compiled code when earned."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.code: OrderedDict[str, Compiled] = OrderedDict()
+        self.spent: dict[str, float] = {}
+        self.steps = 0
+
+    def get(self, key: str) -> Compiled | None:
+        with self.lock:
+            code = self.code.get(key)
+            if code is not None:
+                self.code.move_to_end(key)
+            return code
+
+    def put(self, code: Compiled) -> None:
+        with self.lock:
+            if code.key in self.code:
+                return
+            self.code[code.key] = code
+            self.steps += code.n_steps
+            self.spent.pop(code.key, None)
+            while self.steps > CACHE_STEPS and len(self.code) > 1:
+                _, old = self.code.popitem(last=False)
+                self.steps -= old.n_steps
+
+    def charge(self, key: str, seconds: float) -> float:
+        with self.lock:
+            if len(self.spent) > 4096:
+                self.spent.clear()
+            total = self.spent[key] = self.spent.get(key, 0.0) + seconds
+            return total
+
+
+_TIER = _Tier()
+
+
+def compiled(program: Program) -> Compiled:
+    """The compiled code of `program`'s structure, from the cache or compiled now."""
+    code = _TIER.get(program.key)
+    if code is None:
+        code = compile_program(program)
+        _TIER.put(code)
+    return code
+
+
+def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]:
+    """Forward then backward, interpreted or compiled, whichever has earned its place.
+
+    Raises:
+        DomainFault: as `evaluator.run`.
+    """
+    code = _TIER.get(program.key)
+    if code is not None:
+        return run(program, code, inputs)
+    started = time.perf_counter()
+    try:
+        return evaluator.run(program, inputs)
+    finally:
+        spent = _TIER.charge(program.key, time.perf_counter() - started)
+        if spent >= COMPILE_SECONDS_PER_STEP * len(program.steps):
+            _TIER.put(compile_program(program))
