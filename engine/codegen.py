@@ -47,6 +47,8 @@ _GLOBALS: dict[str, object] = {
 }
 
 Values = list[float]
+# Helpers bound as default arguments: a local lookup is cheaper than a global one.
+_LOCAL_HELPERS = ", ".join(f"{name}={name}" for name in _GLOBALS if name != "__builtins__")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,26 +94,29 @@ def _forward_line(program: Program, index: int, namer: _Namer, globals_: dict[st
     return f"    v{step.out} = {expr}"
 
 
-def _backward_lines(program: Program, index: int, namer: _Namer, touched: set[int],
-                    globals_: dict[str, object]) -> Iterator[str]:
+def _backward_lines(program: Program, index: int, namer: _Namer, globals_: dict[str, object]) -> Iterator[str]:
+    # Like the interpreter, a step whose upstream gradient is exactly 0 is
+    # skipped: it would add only zeros (and a dead branch never faults).
     step = program.steps[index]
     args = [namer.value(s) for s in step.args]
     y = f"v{step.out}"
     gy = f"g{step.out}"
-    partials = step.op.grad_code(args, y)
-    if partials is None:
+    yield f"    if {gy} != 0.0:"
+    terms = step.op.grad_code(args, y, gy)
+    if terms is None:
         name = f"_g_{step.op.name}"
         globals_[name] = step.op.grad
-        yield f"    _p = {name}(({', '.join(args)},), {y})"
-        partials = tuple(f"_p[{i}]" for i in range(len(args)))
-    for slot, partial in zip(step.args, partials):
-        # x·1.0 and x·(−1.0) are exact, so dropping them changes no bit.
-        term = gy if partial == "1.0" else f"-{gy}" if partial == "-1.0" else f"{gy} * ({partial})"
-        if slot in touched:
-            yield f"    g{slot} += {term}"
-        else:
-            touched.add(slot)
-            yield f"    g{slot} = {term}"
+        yield f"        _p = {name}(({', '.join(args)},), {y})"
+        terms = tuple(f"{gy} * _p[{i}]" for i in range(len(args)))
+    for slot, term in zip(step.args, terms):
+        yield f"        g{slot} += {term}"
+
+
+def _zeros(slots: Iterator[int] | Sequence[int]) -> Iterator[str]:
+    """``gA = gB = … = 0.0`` in statements of bounded length."""
+    names = [f"g{s}" for s in slots]
+    for start in range(0, len(names), 250):
+        yield f"    {' = '.join(names[start:start + 250])} = 0.0"
 
 
 def _live(program: Program) -> list[bool]:
@@ -128,16 +133,17 @@ def _live(program: Program) -> list[bool]:
 def _fused_source(program: Program, globals_: dict[str, object]) -> str:
     namer = _Namer(program)
     n_in = program.n_inputs
-    lines = ["def run(I):"]
+    lines = [f"def run(I, {_LOCAL_HELPERS}):"]
     if n_in:
         lines.append(f"    {', '.join(f'v{i}' for i in range(n_in))}, = I")
     lines += [_forward_line(program, i, namer, globals_) for i in range(len(program.steps))]
     live = _live(program)
-    touched = {program.output}
+    touched = sorted({program.output} | {s for step in program.steps if live[step.out] for s in step.args})
+    lines += _zeros(touched)
     lines.append(f"    g{program.output} = 1.0")
     for index in range(len(program.steps) - 1, -1, -1):
         if live[program.steps[index].out]:
-            lines += _backward_lines(program, index, namer, touched, globals_)
+            lines += _backward_lines(program, index, namer, globals_)
     values = [namer.value(s) for s in range(program.n_slots)]
     grads = [f"g{s}" if s in touched else "0.0" for s in range(program.n_slots)]
     lines.append(f"    return [{', '.join(values)}], [{', '.join(grads)}]")
@@ -163,14 +169,15 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
     for c, (start, stop) in enumerate(bounds):
         lo, hi = n_in + start, n_in + stop  # this chunk's gate slots
         reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo and s < n_wires})
-        forward = ["def f(V):"]
+        forward = [f"def f(V, {_LOCAL_HELPERS}):"]
         forward += [f"    v{s} = V[{s}]" for s in reads]
         forward += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
         forward.append(f"    V[{lo}:{hi}] = [{', '.join(f'v{s}' for s in range(lo, hi))}]")
-        backward = ["def b(V, G):"]
+        backward = [f"def b(V, G, {_LOCAL_HELPERS}):"]
         backward.append(f"    {', '.join(f'v{s}' for s in range(lo, hi))}, = V[{lo}:{hi}]")
         backward += [f"    v{s} = V[{s}]" for s in reads]
         touched: set[int] = set()
+        fresh: list[int] = []  # first touched here: start at 0
         body: list[str] = []
         for index in range(stop - 1, start - 1, -1):
             out = steps[index].out
@@ -180,10 +187,14 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
                 touched.add(out)
                 body.append(f"    g{out} = G[{out}]")
             for slot in steps[index].args:
-                if slot not in touched and (first_toucher[slot] != c or slot == program.output):
+                if slot not in touched:
                     touched.add(slot)
-                    body.append(f"    g{slot} = G[{slot}]")
-            body += _backward_lines(program, index, namer, touched, globals_)
+                    if first_toucher[slot] != c or slot == program.output:
+                        body.append(f"    g{slot} = G[{slot}]")
+                    else:
+                        fresh.append(slot)
+            body += _backward_lines(program, index, namer, globals_)
+        backward += _zeros(fresh)
         backward += body
         backward += [f"    G[{s}] = g{s}" for s in sorted(touched)]
         yield "\n".join(forward) + "\n", "\n".join(backward) + "\n"

@@ -25,7 +25,7 @@ Names = Sequence[str]
 # output's name for derivatives); None where a template does not cover an arity,
 # in which case generated code calls `forward` / `grad` themselves.
 CodeTemplate = Callable[[Names], "str | None"]
-GradTemplate = Callable[[Names, str], "tuple[str, ...] | None"]
+GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,9 @@ class Op:
         fault: why these inputs are outside the op's domain (None: unknown).
         code: `forward` as a Python expression over argument expressions, for
             generated code; must compute exactly what `forward` computes.
-        grad_code: `grad` as Python expressions (argument names, output name).
+        grad_code: the upstream gradient times each local partial, as Python
+            expressions (argument names, output name, upstream name); equal
+            (==) to ``upstream * grad(xs, y)[i]`` whenever all are finite.
         vforward: `forward` over numpy arrays of samples (numpy passed first).
         vgrad: the upstream gradient times each local partial, over numpy arrays
             of samples (numpy, inputs, output, upstream) — fused so that a
@@ -65,7 +67,7 @@ class Op:
     kink: Callable[[Floats], bool] = lambda xs: False
     fault: Callable[[Floats], str | None] = lambda xs: None
     code: CodeTemplate = lambda xs: None
-    grad_code: GradTemplate = lambda xs, y: None
+    grad_code: GradTemplate = lambda xs, y, g: None
     vforward: Callable[..., Any] | None = None
     vgrad: Callable[[Any, Sequence[Any], Any, Any], tuple[Any, ...]] | None = None
     total: bool = False
@@ -151,6 +153,14 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
+def _times(*partials: str) -> GradTemplate:
+    # upstream · partial; x·1.0 and x·(−1.0) are exact, so those need no multiplication.
+    def chain(xs: Names, y: str, g: str) -> tuple[str, ...]:
+        terms = (p.format(*xs, y=y) for p in partials)
+        return tuple(g if t == "1.0" else f"-{g}" if t == "-1.0" else f"{g} * ({t})" for t in terms)
+    return chain
+
+
 def _binary(template: str) -> CodeTemplate:
     return lambda xs: template.format(*xs) if len(xs) == 2 else None
 
@@ -159,18 +169,24 @@ def _unary(template: str) -> CodeTemplate:
     return lambda xs: template.format(*xs)
 
 
+# Templates compare floats with float literals: CPython specialises float–float
+# comparisons, not float–int ones.
 def _code_pick(cmp: str) -> CodeTemplate:
     # Builtin max/min keep the first argument unless a later one is strictly
     # better: the same choice (and the same value on ties) as `max(a, b)`.
     return lambda xs: f"({xs[1]} if {xs[1]} {cmp} {xs[0]} else {xs[0]})" if len(xs) == 2 else None
 
 
-def _grad_pick(xs: Names, y: str) -> tuple[str, ...] | None:
-    if len(xs) != 2:
-        return None
-    a, b = xs
-    return (f"((0.5 if {b} == {y} else 1.0) if {a} == {y} else 0.0)",
-            f"((0.5 if {a} == {y} else 1.0) if {b} == {y} else 0.0)")
+def _grad_pick(cmp: str) -> GradTemplate:
+    # The winner takes the upstream gradient, tied inputs take half each (exactly
+    # what multiplying by 1, ½ or 0 gives, short of the sign of a zero).
+    def chain(xs: Names, y: str, g: str) -> tuple[str, ...] | None:
+        if len(xs) != 2:
+            return None
+        a, b = xs
+        return (f"({g} if {a} {cmp} {b} else 0.5 * {g} if {a} == {b} else 0.0)",
+                f"({g} if {b} {cmp} {a} else 0.5 * {g} if {a} == {b} else 0.0)")
+    return chain
 
 
 def _v_split_among_ties(np: Any, xs: Sequence[Any], y: Any, gy: Any) -> tuple[Any, ...]:
@@ -212,30 +228,30 @@ OPS: dict[str, Op] = {
            lambda xs, y: (1.0,) * len(xs),
            "x1 + x2 + …", "1 for every input",
            code=lambda xs: " + ".join(xs) if len(xs) == 2 else f"_fsum(({', '.join(xs)},))",
-           grad_code=lambda xs, y: ("1.0",) * len(xs),
+           grad_code=lambda xs, y, g: (g,) * len(xs),
            vforward=lambda np, *xs: xs[0] + xs[1] if len(xs) == 2 else np.sum(np.stack(xs), axis=0),
            vgrad=lambda np, xs, y, gy: (gy,) * len(xs)),
         Op("sub", 2, 2, lambda a, b: a - b,
            lambda xs, y: (1.0, -1.0),
            "a − b", "∂a = 1, ∂b = −1",
-           code=_binary("{0} - {1}"), grad_code=lambda xs, y: ("1.0", "-1.0"),
+           code=_binary("{0} - {1}"), grad_code=_times("1.0", "-1.0"),
            vforward=lambda np, a, b: a - b, vgrad=lambda np, xs, y, gy: (gy, -gy)),
         Op("mul", 2, None, lambda *xs: math.prod(xs),
            lambda xs, y: _products_of_others(xs),
            "x1 · x2 · …", "∂xi = product of the other inputs",
            code=lambda xs: " * ".join(xs),
-           grad_code=lambda xs, y: (xs[1], xs[0]) if len(xs) == 2 else None,
+           grad_code=lambda xs, y, g: _times("{1}", "{0}")(xs, y, g) if len(xs) == 2 else None,
            vforward=lambda np, *xs: math.prod(xs), vgrad=lambda np, xs, y, gy: _v_products_of_others(np, xs, gy)),
         Op("div", 2, 2, lambda a, b: a / b,
            lambda xs, y: (1.0 / xs[1], -xs[0] / (xs[1] * xs[1])),
            "a / b", "∂a = 1/b, ∂b = −a/b²",
            fault=lambda xs: "division by zero" if xs[1] == 0 else None,
-           code=_binary("{0} / {1}"), grad_code=lambda xs, y: (f"1.0 / {xs[1]}", f"-{xs[0]} / ({xs[1]} * {xs[1]})"),
+           code=_binary("{0} / {1}"), grad_code=_times("1.0 / {1}", "-{0} / ({1} * {1})"),
            vforward=lambda np, a, b: a / b, vgrad=lambda np, xs, y, gy: (gy / xs[1], gy * (-xs[0] / (xs[1] * xs[1])))),
         Op("neg", 1, 1, lambda a: -a,
            lambda xs, y: (-1.0,),
            "−a", "−1",
-           code=_unary("(-{0})"), grad_code=lambda xs, y: ("-1.0",),
+           code=_unary("(-{0})"), grad_code=_times("-1.0"),
            vforward=lambda np, a: -a, vgrad=lambda np, xs, y, gy: (-gy,), total=True),
         Op("pow", 2, 2, _pow_forward, _pow_grad,
            "a ^ b (b a wire or a constant)", "∂a = b·a^(b−1), ∂b = a^b·ln a (0 at a = 0, b > 0)",
@@ -243,54 +259,54 @@ OPS: dict[str, Op] = {
         Op("exp", 1, 1, math.exp,
            lambda xs, y: (y,),
            "e^a", "e^a (the output)",
-           code=_unary("_exp({0})"), grad_code=lambda xs, y: (y,),
+           code=_unary("_exp({0})"), grad_code=_times("{y}"),
            vforward=lambda np, a: np.exp(a), vgrad=lambda np, xs, y, gy: (gy * y,)),
         Op("log", 1, 1, math.log,
            lambda xs, y: (1.0 / xs[0],),
            "ln a (a > 0)", "1/a",
            fault=lambda xs: "log of a non-positive number" if xs[0] <= 0 else None,
-           code=_unary("_log({0})"), grad_code=lambda xs, y: (f"1.0 / {xs[0]}",),
+           code=_unary("_log({0})"), grad_code=_times("1.0 / {0}"),
            vforward=lambda np, a: np.log(a), vgrad=lambda np, xs, y, gy: (gy / xs[0],)),
         Op("sqrt", 1, 1, math.sqrt,
            lambda xs, y: (0.5 / y,),
            "√a (a ≥ 0)", "1/(2√a) (infinite at 0: a domain fault in the backward pass)",
            fault=lambda xs: "sqrt of a negative number" if xs[0] < 0 else
            "sqrt has an infinite slope at 0" if xs[0] == 0 else None,
-           code=_unary("_sqrt({0})"), grad_code=lambda xs, y: (f"0.5 / {y}",),
+           code=_unary("_sqrt({0})"), grad_code=_times("0.5 / {y}"),
            vforward=lambda np, a: np.sqrt(a), vgrad=lambda np, xs, y, gy: (gy * (0.5 / y),)),
         Op("abs", 1, 1, abs,
            lambda xs, y: (_sign(xs[0]),),
            "|a|", "sign(a); 0 at a = 0",
            kink=lambda xs: xs[0] == 0,
            code=_unary("({0} if {0} > 0.0 else 0.0 - {0})"),
-           grad_code=lambda xs, y: (f"(1.0 if {xs[0]} > 0 else -1.0 if {xs[0]} < 0 else 0.0)",),
+           grad_code=_times("1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0"),
            vforward=lambda np, a: np.abs(a), vgrad=lambda np, xs, y, gy: (gy * np.sign(xs[0]),), total=True),
         Op("max", 2, None, lambda *xs: max(xs),
            _split_among_ties,
            "largest input", "1 for the largest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick,
+           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"),
            vforward=lambda np, *xs: np.maximum(*xs) if len(xs) == 2 else np.maximum.reduce(xs), vgrad=_v_split_among_ties, total=True),
         Op("min", 2, None, lambda *xs: min(xs),
            _split_among_ties,
            "smallest input", "1 for the smallest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick,
+           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"),
            vforward=lambda np, *xs: np.minimum(*xs) if len(xs) == 2 else np.minimum.reduce(xs), vgrad=_v_split_among_ties, total=True),
         Op("sigmoid", 1, 1, _sigmoid,
            lambda xs, y: (y * (1.0 - y),),
            "1 / (1 + e^−a), stable for large |a|", "σ(a)·(1 − σ(a))",
-           code=_unary("(1.0 / (1.0 + _exp(-{0})) if {0} >= 0 else (_e := _exp({0})) / (1.0 + _e))"),
-           grad_code=lambda xs, y: (f"{y} * (1.0 - {y})",),
+           code=_unary("(1.0 / (1.0 + _exp(-{0})) if {0} >= 0.0 else (_e := _exp({0})) / (1.0 + _e))"),
+           grad_code=_times("{y} * (1.0 - {y})"),
            vforward=_v_sigmoid, vgrad=lambda np, xs, y, gy: (gy * (y - y * y),), total=True),
         Op("tanh", 1, 1, math.tanh,
            lambda xs, y: (1.0 - y * y,),
            "tanh a", "1 − tanh²a",
-           code=_unary("_tanh({0})"), grad_code=lambda xs, y: (f"1.0 - {y} * {y}",),
+           code=_unary("_tanh({0})"), grad_code=_times("1.0 - {y} * {y}"),
            vforward=lambda np, a: np.tanh(a), vgrad=lambda np, xs, y, gy: (gy * (1.0 - y * y),), total=True),
         Op("relu", 1, 1, lambda a: a if a > 0 else 0.0,
            lambda xs, y: (1.0 if xs[0] > 0 else 0.0,),
            "max(a, 0)", "1 for a > 0, else 0 (0 at a = 0)",
            kink=lambda xs: xs[0] == 0,
-           code=_unary("({0} if {0} > 0 else 0.0)"), grad_code=lambda xs, y: (f"(1.0 if {xs[0]} > 0 else 0.0)",),
+           code=_unary("({0} if {0} > 0.0 else 0.0)"), grad_code=lambda xs, y, g: (f"({g} if {xs[0]} > 0.0 else 0.0)",),
            vforward=lambda np, a: np.maximum(a, 0.0), vgrad=lambda np, xs, y, gy: (gy * (xs[0] > 0),), total=True),
     )
 }

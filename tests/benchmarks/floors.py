@@ -43,7 +43,8 @@ def python_floor_source(dag: Dag) -> str:
         b = _arg(names, args[1]) if len(args) > 1 else ""
         lines.append(f"    {names[name]} = {forward[op].format(a=a, b=b)}")
     grads = {n: "g" + v for n, v in names.items()}
-    lines.append("    " + " = ".join(grads.values()) + " = 0.0")
+    names_g = list(grads.values())
+    lines += ["    " + " = ".join(names_g[i:i + 250]) + " = 0.0" for i in range(0, len(names_g), 250)]
     lines.append(f"    {grads[dag.output]} = 1.0")
     for name, op, args in reversed(dag.gates):
         y, gy = names[name], grads[name]
@@ -68,13 +69,14 @@ def python_floor_source(dag: Dag) -> str:
         for target, term in terms:
             if isinstance(target, str):
                 lines.append(f"    {grads[target]} += {term}")
-    out = names[dag.output]
-    lines.append(f"    return {out}, [{', '.join(grads[n] for n in dag.inputs)}]")
+    # Return what circuitflow returns: every wire's value and gradient.
+    lines.append(f"    return [{', '.join(names.values())}], [{', '.join(grads.values())}]")
     return "\n".join(lines) + "\n"
 
 
-def python_floor(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
-    """The compiled straight-line Python floor: ``run(inputs) -> (value, input grads)``."""
+def python_floor(dag: Dag) -> Callable[[Sequence[float]], tuple[list[float], list[float]]]:
+    """The compiled straight-line Python floor: ``run(inputs) -> (values, grads)`` of every
+    wire (inputs first, then gates, in file order)."""
     namespace: dict[str, Any] = {"exp": math.exp, "tanh": math.tanh}
     exec(compile(python_floor_source(dag), "<floor>", "exec"), namespace)  # noqa: S102 - generated here
     return namespace["run"]  # type: ignore[no-any-return]
