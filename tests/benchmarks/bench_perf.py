@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of repeats per measurement")
     parser.add_argument("--no-subprocess", action="store_true", help="skip one-shot, memory and start-up")
+    parser.add_argument("--startup-repeats", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     batch_section(args.batch_gates, args.samples, args.seed, args.budget, figures)
     if not args.no_subprocess:
         one_shot_section(max(sizes), args.seed, figures)
-        startup_section(figures, 7)
+        startup_section(figures, args.startup_repeats)
     print(report(rows, figures))
     print()
     for text, met in targets(rows, figures):
