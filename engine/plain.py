@@ -1,0 +1,68 @@
+"""Plain-text renderings for output that is not a terminal: the same text rich
+would print there, without importing rich (~30 ms of start-up on every
+``circuit eval`` whose output is piped or redirected).
+
+Where the plain layout could differ from rich's (a table wider than the
+80-column default, a title wider than its table), the functions return None and
+the caller uses rich.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from engine.errors import Issue
+from engine.result import Result
+
+_WIDTH = 80
+
+
+def wants_plain(stream: IO[str]) -> bool:
+    """Whether `stream` gets no colour anyway (not a terminal, and colour not forced)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return not tty and "FORCE_COLOR" not in os.environ and "TTY_COMPATIBLE" not in os.environ
+
+
+def issues_text(issues: list[Issue]) -> str:
+    """Each issue as ``path:line:col: severity[code] message`` plus its hint line."""
+    return "".join(issue.render() + "\n" for issue in issues)
+
+
+def result_text(result: Result, fmt: object) -> str | None:
+    """The result's table (output first) and check summary, or None where rich must lay it out.
+
+    Args:
+        result: an evaluated result.
+        fmt: formats one number (`engine.report.fmt`).
+    """
+    order = [result.output, *(w for w in result.values if w != result.output)]
+    rows = [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order]  # type: ignore[operator]
+    header = ("wire", "value", f"∂{result.output}/∂wire")
+    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(3)]
+    table_width = widths[0] + 1 + 1 + (1 + widths[1] + 1) + 1 + (1 + widths[2])
+    title = f"{result.circuit}: {result.output} = {fmt(result.value)}"  # type: ignore[operator]
+    if table_width > _WIDTH or len(title) > table_width or not all(_simple(c) for row in rows for c in row):
+        return None
+    lines = [title,
+             f"{header[0].ljust(widths[0])} ┃ {header[1].rjust(widths[1])} ┃ {header[2].rjust(widths[2])}",
+             f"{'━' * (widths[0] + 1)}╇{'━' * (widths[1] + 2)}╇{'━' * (widths[2] + 1)}"]
+    lines += [f"{w.ljust(widths[0])} │ {v.rjust(widths[1])} │ {g.rjust(widths[2])}" for w, v, g in rows]
+    if result.checks:
+        passed = sum(c.passed for c in result.checks)
+        grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+        line = f"checks: {passed}/{len(result.checks)} passed"
+        if grad_checks:
+            worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
+            line += (f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} "
+                     f"on '{worst.wire}'")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _simple(text: str) -> bool:
+    # ASCII only: rich measures wide characters in cells differently.
+    return text.isascii()
