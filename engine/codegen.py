@@ -101,7 +101,7 @@ def _backward_lines(program: Program, index: int, namer: _Namer, globals_: dict[
     args = [namer.value(s) for s in step.args]
     y = f"v{step.out}"
     gy = f"g{step.out}"
-    yield f"    if {gy} != 0.0:"
+    yield f"    if {gy}:"
     terms = step.op.grad_code(args, y, gy)
     if terms is None:
         name = f"_g_{step.op.name}"

@@ -23,7 +23,6 @@ import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,8 @@ from engine.model import CircuitSpec, Loc, validate
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
+FULL_MAP_BELOW = 256 * 1024
+"""Files smaller than this (in characters) get a full source map while loading."""
 _MAX_CHAR_ISSUES = 10
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
@@ -44,16 +45,48 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 Position = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
 class SourceMap:
     """Where each node of a document sits in its file (1-based line and column).
 
     ``values`` maps a loc (the path of keys and indexes from the root) to the
     position of that value; ``keys`` maps it to the position of its mapping key.
+
+    A map made by `deferred` holds only the text, and parses it again the first
+    time a position is asked for (when an issue must be placed). Large files load
+    that way: a full map costs ~1.5 KB per gate, and a valid file never needs it.
     """
 
-    values: dict[Loc, Position]
-    keys: dict[Loc, Position]
+    __slots__ = ("_values", "_keys", "_text", "_path")
+
+    def __init__(self, values: dict[Loc, Position], keys: dict[Loc, Position]) -> None:
+        self._values: dict[Loc, Position] | None = values
+        self._keys: dict[Loc, Position] | None = keys
+        self._text: str | None = None
+        self._path: str | None = None
+
+    @classmethod
+    def deferred(cls, text: str, path: str | None = None) -> SourceMap:
+        """A map of `text` built on first use (the text must parse)."""
+        source = cls.__new__(cls)
+        source._values = source._keys = None
+        source._text, source._path = text, path
+        return source
+
+    def _build(self) -> None:
+        _, full, _ = parse_document(self._text or "", self._path)
+        self._values, self._keys, self._text = full.values, full.keys, None
+
+    @property
+    def values(self) -> dict[Loc, Position]:
+        if self._values is None:
+            self._build()
+        return self._values  # type: ignore[return-value]
+
+    @property
+    def keys(self) -> dict[Loc, Position]:
+        if self._keys is None:
+            self._build()
+        return self._keys  # type: ignore[return-value]
 
     def locate(self, loc: Loc, *, key: bool = False) -> Position | None:
         """The position of `loc` (its key when `key`), or of its nearest ancestor.
@@ -223,8 +256,15 @@ _SequenceStart = yaml.SequenceStartEvent
 _CollectionEnd = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, list[Issue]]:
+def parse_document(text: str, path: str | None = None, *,
+                   positions: bool = True) -> tuple[Any, SourceMap, list[Issue]]:
     """Build the document from parser events; refuse hostile YAML on the way.
+
+    Args:
+        text: the YAML text.
+        path: the file, for issues.
+        positions: record every node's position; when False the source map is
+            `SourceMap.deferred` (a second parse, only if a position is needed).
 
     Returns:
         The data (dicts, lists, str, int, float, bool, None), its source map, and
@@ -275,14 +315,15 @@ def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, 
                         else:
                             seen[key] = position[0]
                             frame[2] = key
-                            keys[frame[1] + (key,)] = position
+                            if positions:
+                                keys[frame[1] + (key,)] = position
                         continue
                     if type(container) is dict:
                         key = frame[2]
                         frame[2] = _NO_KEY
                     else:
                         key = len(container)
-                    loc = frame[1] + (key,)
+                    loc = frame[1] + (key,) if positions else ()
                 else:
                     if has_root:  # pragma: no cover - the parser ends a document first
                         raise fail("yaml-multiple", "a second document", mark, "one circuit per file")
@@ -301,7 +342,8 @@ def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, 
                         container[key] = value
                     else:
                         container.append(value)
-                values[loc] = position
+                if positions or container is None:
+                    values[loc] = position
                 if cls is not _ScalarEvent:
                     stack.append([value, loc, _NO_KEY, {}] if cls is _MappingStart else [value, loc, None, None])
             elif cls in _CollectionEnd:
@@ -324,7 +366,7 @@ def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, 
         kind = "a list" if isinstance(root, list) else "a single value"
         raise LoadError([Issue("not-a-mapping", f"top level is {kind}, not a mapping", path, *values[()],
                                hint="start with keys like `inputs:`, `gates:` and `output:`")])
-    return root, SourceMap(values, keys), issues
+    return root, SourceMap(values, keys) if positions else SourceMap.deferred(text, path), issues
 
 
 def _short_tag(tag: str) -> str:
@@ -378,7 +420,8 @@ def load_spec(text: str, path: str | None = None) -> tuple[CircuitSpec, SourceMa
     if issues:
         raise LoadError(issues)
     with paused_gc():
-        data, source, duplicates = parse_document(text, path)
+        # Large files keep no positions unless an issue must be placed (see SourceMap).
+        data, source, duplicates = parse_document(text, path, positions=len(text) < FULL_MAP_BELOW)
         spec, problems = validate(data)
     placed = duplicates + [source.place(issue.at(path), loc, key=is_key) for loc, issue, is_key in problems]
     if spec is None or duplicates:

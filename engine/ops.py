@@ -189,10 +189,16 @@ def _grad_pick(cmp: str) -> GradTemplate:
     return chain
 
 
-def _v_split_among_ties(np: Any, xs: Sequence[Any], y: Any, gy: Any) -> tuple[Any, ...]:
-    hits = [x == y for x in xs]
-    share = gy / sum(hits[1:], hits[0].astype(np.int32))  # bool + bool would be `or`
-    return tuple(share * h for h in hits)
+def _v_split_among_ties(better: str) -> Callable[[Any, Sequence[Any], Any, Any], tuple[Any, ...]]:
+    def chain(np: Any, xs: Sequence[Any], y: Any, gy: Any) -> tuple[Any, ...]:
+        if len(xs) == 2:  # the winner's share: 1, ½ on a tie, else 0; the other input gets the rest
+            a, b = xs
+            first = gy * (getattr(np, better)(a, b) + 0.5 * (a == b))
+            return (first, gy - first)
+        hits = [x == y for x in xs]
+        share = gy / sum(hits[1:], hits[0].astype(np.int32))  # bool + bool would be `or`
+        return tuple(share * h for h in hits)
+    return chain
 
 
 def _v_products_of_others(np: Any, xs: Sequence[Any], gy: Any) -> tuple[Any, ...]:
@@ -285,12 +291,14 @@ OPS: dict[str, Op] = {
            _split_among_ties,
            "largest input", "1 for the largest input; tied inputs share it evenly",
            kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"),
-           vforward=lambda np, *xs: np.maximum(*xs) if len(xs) == 2 else np.maximum.reduce(xs), vgrad=_v_split_among_ties, total=True),
+           vforward=lambda np, *xs: np.maximum(*xs) if len(xs) == 2 else np.maximum.reduce(xs),
+           vgrad=_v_split_among_ties("greater"), total=True),
         Op("min", 2, None, lambda *xs: min(xs),
            _split_among_ties,
            "smallest input", "1 for the smallest input; tied inputs share it evenly",
            kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"),
-           vforward=lambda np, *xs: np.minimum(*xs) if len(xs) == 2 else np.minimum.reduce(xs), vgrad=_v_split_among_ties, total=True),
+           vforward=lambda np, *xs: np.minimum(*xs) if len(xs) == 2 else np.minimum.reduce(xs),
+           vgrad=_v_split_among_ties("less"), total=True),
         Op("sigmoid", 1, 1, _sigmoid,
            lambda xs, y: (y * (1.0 - y),),
            "1 / (1 + e^−a), stable for large |a|", "σ(a)·(1 − σ(a))",

@@ -70,13 +70,15 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
     steps = program.steps
     values: list[Array] = [inputs[i] for i in range(n_in)]
     values += [None] * len(steps)
-    values += [np.full(n, c) for c in program.constants]
+    values += program.constants  # plain floats: numpy broadcasts them, like literals in code
     checked: Array = None
     grads: list[Array] = [None] * program.n_slots
     borrowed = [False] * program.n_slots
     with np.errstate(all="ignore"):
         for step in steps:
             y = step.op.vforward(np, *[values[a] for a in step.args])
+            if getattr(y, "shape", None) != (n,):  # a gate of constants only
+                y = np.full(n, y, dtype=float)
             values[step.out] = y
             if not step.op.total:
                 checked = y + 0.0 if checked is None else np.add(checked, y, out=checked)
@@ -87,6 +89,8 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
                 continue
             xs = [values[a] for a in step.args]
             for slot, c in zip(step.args, step.op.vgrad(np, xs, values[step.out], gy)):
+                if getattr(c, "shape", None) != (n,):
+                    c = np.full(n, c, dtype=float)
                 g = grads[slot]
                 if g is None:
                     grads[slot] = c
@@ -115,8 +119,9 @@ def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Arr
     # Arrays written below may be shared (a borrowed gradient, the common zeros):
     # give every slot its own copy first.
     seen: set[int] = set()
+    n_wires = len(program.wires)
     for table in (values, grads):
-        for slot, array in enumerate(table):
+        for slot, array in enumerate(table[:n_wires] if table is values else table):
             if id(array) in seen or slot < program.n_inputs and table is values:
                 table[slot] = array.copy()
             seen.add(id(table[slot]))
@@ -127,5 +132,6 @@ def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Arr
         except DomainFault as fault:
             raise SampleFault(int(sample), fault) from None
         for slot in range(program.n_slots):
-            values[slot][sample] = v[slot]
+            if slot < n_wires:
+                values[slot][sample] = v[slot]
             grads[slot][sample] = g[slot]
