@@ -21,6 +21,8 @@ from __future__ import annotations
 import gc
 import math
 import re
+import sys
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,9 +53,10 @@ class SourceMap:
     ``values`` maps a loc (the path of keys and indexes from the root) to the
     position of that value; ``keys`` maps it to the position of its mapping key.
 
-    A map made by `deferred` holds only the text, and parses it again the first
-    time a position is asked for (when an issue must be placed). Large files load
-    that way: a full map costs ~1.5 KB per gate, and a valid file never needs it.
+    A map made by `deferred` holds only the text (compressed), and parses it
+    again the first time a position is asked for (when an issue must be placed).
+    Large files load that way: a full map costs ~1.5 KB per gate, and a valid
+    file never needs it.
     """
 
     __slots__ = ("_values", "_keys", "_text", "_path")
@@ -61,7 +64,7 @@ class SourceMap:
     def __init__(self, values: dict[Loc, Position], keys: dict[Loc, Position]) -> None:
         self._values: dict[Loc, Position] | None = values
         self._keys: dict[Loc, Position] | None = keys
-        self._text: str | None = None
+        self._text: bytes | None = None
         self._path: str | None = None
 
     @classmethod
@@ -69,11 +72,11 @@ class SourceMap:
         """A map of `text` built on first use (the text must parse)."""
         source = cls.__new__(cls)
         source._values = source._keys = None
-        source._text, source._path = text, path
+        source._text, source._path = zlib.compress(text.encode("utf-8"), 1), path
         return source
 
     def _build(self) -> None:
-        _, full, _ = parse_document(self._text or "", self._path)
+        _, full, _ = parse_document(zlib.decompress(self._text or b"").decode("utf-8"), self._path)
         self._values, self._keys, self._text = full.values, full.keys, None
 
     @property
@@ -250,6 +253,7 @@ def _leading_zero(text: str) -> bool:
     return len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()
 
 
+_intern = sys.intern
 _ScalarEvent = yaml.ScalarEvent
 _MappingStart = yaml.MappingStartEvent
 _SequenceStart = yaml.SequenceStartEvent
@@ -330,6 +334,9 @@ def parse_document(text: str, path: str | None = None, *,
                     key, loc, container = None, (), None
                 if cls is _ScalarEvent:
                     value = resolve_plain(event.value) if event.style in (None, "") else event.value
+                    if type(value) is str and len(value) < 64:
+                        # one object per wire name however often it is referenced
+                        value = _intern(value)
                 else:
                     value = {} if cls is _MappingStart else []
                     if len(stack) >= MAX_DEPTH:

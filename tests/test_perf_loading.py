@@ -62,3 +62,32 @@ def test_a_100k_gate_circuit_loads_and_evaluates(tmp_path: Path) -> None:
     compiled = codegen.run(program, codegen.compile_program(program), circuit.input_values())
     assert compiled[0][: len(program.wires)] == [result.values[w] for w in program.wires]
     assert compiled[1][: len(program.wires)] == [result.grads[w] for w in program.wires]
+
+
+def test_large_files_place_issues_from_the_deferred_source_map(tmp_path: Path) -> None:
+    text = random_dag(10_000, seed=5).yaml()
+    assert len(text) > 256 * 1024  # loaded without a full source map
+    lines = text.splitlines()
+    target = next(i for i, line in enumerate(lines) if "op: tanh" in line and i > 5000)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(lines[target], lines[target].replace("op: tanh", "op: tanhh")), encoding="utf-8")
+    with pytest.raises(engine.SchemaError) as caught:
+        engine.load_circuit(bad)
+    column = lines[target].index("tanh") + 1
+    assert caught.value.issues[0].render() == (f"{bad}:{target + 1}:{column}: error[unknown-op] unknown op 'tanhh'\n"
+                                               "  help: did you mean 'tanh'?")
+
+
+def test_large_circuit_fault_is_located_at_the_gate_line(tmp_path: Path) -> None:
+    dag = random_dag(10_000, seed=5)
+    text = dag.yaml() + ""
+    # feed the output through a log of a negative number
+    text = text.replace(f"output: {dag.output}", f"  bad: {{op: log, in: [-1]}}\n  out: {{op: add, in: [{dag.output}, bad]}}\n"
+                        "output: out")
+    path = tmp_path / "fault.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("  bad: {op: log, in: [-1]}") + 1
+    result = engine.evaluate_file(path)
+    assert result.status == "error"
+    assert (result.errors[0].message, result.errors[0].line, result.errors[0].column) == (
+        "gate 'bad' log(-1.0): log of a non-positive number", line, 3)
