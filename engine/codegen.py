@@ -11,11 +11,15 @@ never recompile.
   so compile memory stays flat; chunks hand values and gradients over through
   two lists.
 * The generated code performs exactly the interpreter's float operations in the
-  same order (gradients are accumulated in the same reverse order), and checks
-  nothing per gate. At the end the sums of all values and all gradients must be
-  finite; otherwise — or on any arithmetic exception — the evaluation is rerun
-  by the interpreter, which locates and reports the fault exactly (or finds
-  none: a 0·∞ in a dead branch that the interpreter skips).
+  same order (gradients are accumulated in the same reverse order, and a step
+  with a zero upstream gradient is skipped), and checks nothing per gate. Only
+  ops that are not `Op.total` can turn finite numbers into non-finite ones, and
+  a non-finite gradient flows down to the inputs (and constants) unless a
+  masking template (`Op.masks`) stops it, so checking the sum of those ops'
+  values, of the inputs' and constants' gradients and of masking gates'
+  gradients finds any non-finite number. Then — or on any arithmetic exception — the
+  interpreter reruns the evaluation and locates and reports the fault exactly
+  (or finds none: an overflowing sum).
 * Tiering: `evaluate` interprets a structure until the time spent interpreting
   it reaches the estimated cost of compiling it, then compiles (at most twice
   the cost of the better choice in hindsight), so a one-shot evaluation of a
@@ -59,16 +63,21 @@ class Compiled:
     """The compiled code of one program structure.
 
     Attributes:
-        fused: forward+backward in one function of the inputs (small programs), else None.
+        fused: forward+backward in one function of the inputs (small programs), else
+            None; it also returns the numbers to check (see `run`).
         forward: chunk functions ``f(V)`` writing their gates' values into V, in order.
         backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order.
+        checked: value slots to check after a chunked run (gates of non-total ops).
+        checked_grads: gradient slots to check after a chunked run.
     """
 
     key: str
     n_steps: int
-    fused: Callable[[Sequence[float]], tuple[Values, Values]] | None
+    fused: Callable[[Sequence[float]], tuple[Values, Values, tuple[float, ...]]] | None
     forward: tuple[Callable[[Values], None], ...]
     backward: tuple[Callable[[Values, Values], None], ...]
+    checked: tuple[int, ...] = ()
+    checked_grads: tuple[int, ...] = ()
 
 
 def _literal(x: float) -> str:
@@ -140,6 +149,18 @@ def _zeros(slots: Iterator[int] | Sequence[int], namer: _Namer) -> Iterator[str]
         yield f"    {' = '.join(names[start:start + 250])} = 0.0"
 
 
+def _checked_values(program: Program) -> list[int]:
+    """Slots of gates whose op can turn finite inputs into a non-finite result."""
+    return [step.out for step in program.steps if not step.op.total]
+
+
+def _checked_grads(program: Program) -> list[int]:
+    """Slots where every non-finite gradient ends up: inputs, constants, and gates
+    whose gradient template may mask a non-finite upstream (`Op.masks`)."""
+    return [*range(program.n_inputs), *range(len(program.wires), program.n_slots),
+            *(step.out for step in program.steps if step.op.masks)]
+
+
 def _live(program: Program) -> list[bool]:
     """Slots whose gradient can be non-zero: the output and what live steps read."""
     live = [False] * program.n_slots
@@ -167,7 +188,8 @@ def _fused_source(program: Program, globals_: dict[str, object]) -> str:
             lines += _backward_lines(program, index, namer, globals_)
     values = [namer.value(s) for s in range(program.n_slots)]
     grads = [namer.g(s) if s in touched else "0.0" for s in range(program.n_slots)]
-    lines.append(f"    return [{', '.join(values)}], [{', '.join(grads)}]")
+    checked = [values[s] for s in _checked_values(program)] + [grads[s] for s in _checked_grads(program)]
+    lines.append(f"    return [{', '.join(values)}], [{', '.join(grads)}], ({''.join(c + ', ' for c in checked)})")
     return "\n".join(lines) + "\n"
 
 
@@ -251,7 +273,8 @@ def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
         forward.append(_compile_function(fsource, "f", globals_))
         backward.append(_compile_function(bsource, "b", globals_))
     backward.reverse()
-    return Compiled(program.key, len(program.steps), None, tuple(forward), tuple(backward))  # type: ignore[arg-type]
+    return Compiled(program.key, len(program.steps), None, tuple(forward), tuple(backward),  # type: ignore[arg-type]
+                    tuple(_checked_values(program)), tuple(_checked_grads(program)))
 
 
 _isfinite = math.isfinite
@@ -268,7 +291,9 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
     """
     try:
         if code.fused is not None:
-            values, grads = code.fused(inputs)
+            values, grads, checked = code.fused(inputs)
+            if _isfinite(sum(checked)):
+                return values, grads
         else:
             values = [*inputs, *([0.0] * len(program.steps)), *program.constants]
             for f in code.forward:
@@ -277,8 +302,8 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
             grads[program.output] = 1.0
             for b in code.backward:
                 b(values, grads)
-        if _isfinite(sum(values)) and _isfinite(sum(grads)):
-            return values, grads
+            if _isfinite(sum(map(values.__getitem__, code.checked)) + sum(map(grads.__getitem__, code.checked_grads))):
+                return values, grads
     except (ArithmeticError, ValueError):
         pass
     return evaluator.run(program, inputs)

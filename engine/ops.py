@@ -48,6 +48,9 @@ class Op:
         grad_code: the upstream gradient times each local partial, as Python
             expressions (argument names, output name, upstream name); equal
             (==) to ``upstream * grad(xs, y)[i]`` whenever all are finite.
+        masks: `grad_code` may give 0 where the upstream is not finite (a mask
+            such as ``g if a > 0 else 0.0`` rather than a product), so generated
+            code must check this gate's gradient itself.
         vforward: `forward` over numpy arrays of samples (numpy passed first).
         vgrad: the upstream gradient times each local partial, over numpy arrays
             of samples (numpy, inputs, output, upstream) — fused so that a
@@ -71,6 +74,7 @@ class Op:
     vforward: Callable[..., Any] | None = None
     vgrad: Callable[[Any, Sequence[Any], Any, Any], tuple[Any, ...]] | None = None
     total: bool = False
+    masks: bool = False
 
     def arity_text(self) -> str:
         """``2``, ``1`` or ``2+`` — how many inputs the op takes."""
@@ -178,8 +182,8 @@ def _code_pick(cmp: str) -> CodeTemplate:
 
 
 def _grad_pick(cmp: str) -> GradTemplate:
-    # The winner takes the upstream gradient, tied inputs take half each (exactly
-    # what multiplying by 1, ½ or 0 gives, short of the sign of a zero).
+    # The winner takes the upstream gradient, tied inputs take half each: exactly
+    # what multiplying by 1, ½ or 0 gives.
     def chain(xs: Names, y: str, g: str) -> tuple[str, ...] | None:
         if len(xs) != 2:
             return None
@@ -290,13 +294,13 @@ OPS: dict[str, Op] = {
         Op("max", 2, None, lambda *xs: max(xs),
            _split_among_ties,
            "largest input", "1 for the largest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"),
+           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"), masks=True,
            vforward=lambda np, *xs: np.maximum(*xs) if len(xs) == 2 else np.maximum.reduce(xs),
            vgrad=_v_split_among_ties("greater"), total=True),
         Op("min", 2, None, lambda *xs: min(xs),
            _split_among_ties,
            "smallest input", "1 for the smallest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"),
+           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"), masks=True,
            vforward=lambda np, *xs: np.minimum(*xs) if len(xs) == 2 else np.minimum.reduce(xs),
            vgrad=_v_split_among_ties("less"), total=True),
         Op("sigmoid", 1, 1, _sigmoid,
@@ -314,7 +318,7 @@ OPS: dict[str, Op] = {
            lambda xs, y: (1.0 if xs[0] > 0 else 0.0,),
            "max(a, 0)", "1 for a > 0, else 0 (0 at a = 0)",
            kink=lambda xs: xs[0] == 0,
-           code=_unary("({0} if {0} > 0.0 else 0.0)"), grad_code=lambda xs, y, g: (f"({g} if {xs[0]} > 0.0 else 0.0)",),
+           code=_unary("({0} if {0} > 0.0 else 0.0)"), grad_code=lambda xs, y, g: (f"({g} if {xs[0]} > 0.0 else 0.0)",), masks=True,
            vforward=lambda np, a: np.maximum(a, 0.0), vgrad=lambda np, xs, y, gy: (gy * (xs[0] > 0),), total=True),
     )
 }

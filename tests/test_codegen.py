@@ -174,3 +174,17 @@ def test_compiled_domain_fault_is_located_at_the_gate(monkeypatch: pytest.Monkey
     assert str(caught.value) == ("<string>:3:3: error[domain] gate 'l' log(-1.0): log of a non-positive number\n"
                                  "  help: change the inputs (e.g. with --set) or guard the gate's input so it stays "
                                  "in the op's domain")
+
+
+@pytest.mark.parametrize("op", ["relu", "max", "min"])
+@pytest.mark.parametrize("chunk", [1, 1000])
+def test_gradient_overflow_behind_a_mask_is_still_found(op: str, chunk: int) -> None:
+    # f = (r · 1e300) · 1e300 is finite (r = 0), but ∂f/∂r overflows; r's gate
+    # then masks the infinity away from the input. The interpreter faults at q.
+    args = "[p]" if op == "relu" else "[p, 0]"
+    x = -1.0 if op == "min" else 1.0
+    circuit = program_of(f"inputs: {{x: {x}}}\ngates:\n  p: {{op: neg, in: [x]}}\n  r: {{op: {op}, in: {args}}}\n"
+                         "  q: {op: mul, in: [r, 1e300]}\n  f: {op: mul, in: [q, 1e300]}\n")
+    interpreted, compiled = both(circuit, [x], chunk=chunk)
+    assert interpreted == compiled
+    assert compiled[0] == "fault" and "gate 'q' mul(" in compiled[1] and "(gradient): gradient is not finite" in compiled[1]
