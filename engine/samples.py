@@ -1,7 +1,7 @@
 """Evaluating a circuit over a batch of samples: named inputs in, named arrays of
 values and gradients out, domain faults located at the gate and named by sample.
 
-The numeric work is `engine.vectorised` (numpy, imported lazily); this module
+The numeric work is `engine.vectorized` (numpy, imported lazily); this module
 turns names into slots, validates the inputs, and turns a `SampleFault` into a
 located `EvaluationError`.
 """
@@ -65,7 +65,7 @@ def input_matrix(circuit: Circuit, inputs: Mapping[str, Any],
     Raises:
         CircuitError: an unknown input, mismatched lengths, or a non-finite number.
     """
-    from engine.vectorised import numpy
+    from engine.vectorized import numpy
 
     np = numpy()
     program = circuit.program
@@ -116,7 +116,7 @@ def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
         EvaluationError: a domain fault, at the gate's line, naming the first faulting sample.
     """
     from engine.loader import paused_gc
-    from engine.vectorised import SampleFault, run
+    from engine.vectorized import SampleFault, run
 
     matrix = input_matrix(circuit, inputs, label)
     program = circuit.program

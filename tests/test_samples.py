@@ -9,7 +9,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-from test_codegen import CIRCUITS, random_circuit
+
+# Random circuits over a few inputs (a, b, c): ops drawn with fan-out and constants.
+CIRCUITS = st.integers(min_value=1, max_value=30).flatmap(lambda n: st.lists(
+    st.tuples(st.sampled_from(["add", "sub", "mul", "max", "min", "sigmoid", "tanh", "relu", "abs", "neg", "exp"]),
+              st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
+              st.sampled_from([None, None, None, 0.5, -2.0, 0.0])),
+    min_size=1, max_size=n))
+
+
+def random_circuit(gates) -> str:
+    lines = ["inputs: {a: 1, b: 2, c: 3}", "gates:"]
+    wires = ["a", "b", "c"]
+    for i, (op, r1, r2, constant) in enumerate(gates):
+        args = [wires[r1 % len(wires)]]
+        if op in ("add", "sub", "mul", "max", "min"):
+            args.append(repr(constant) if constant is not None else wires[r2 % len(wires)])
+        if op == "exp" and i % 2:
+            op = "tanh"  # fewer overflows
+        lines.append(f"  w{i}: {{op: {op}, in: [{', '.join(args)}]}}")
+        wires.append(f"w{i}")
+    lines.append(f"output: {wires[-1]}")
+    return "\n".join(lines) + "\n"
 
 SEED = "inputs: {x: -2, y: 5, z: -4}\ngates:\n  q: {op: add, in: [x, y]}\n  f: {op: mul, in: [q, z]}\n"
 
