@@ -133,6 +133,10 @@ def _backward_lines(program: Program, index: int, namer: _Namer, globals_: dict[
     gy = namer.g(step.out)
     yield f"    if {gy}:"
     terms = step.op.grad_code(args, y, gy)
+    if isinstance(terms, str):  # a statement block adding into {d0}, {d1}, …
+        block = terms.format(**{f"d{i}": namer.g(slot) for i, slot in enumerate(step.args)})
+        yield from ("        " + line for line in block.splitlines())
+        return
     if terms is None:
         name = f"_g_{step.op.name}"
         globals_[name] = step.op.grad

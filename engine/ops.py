@@ -25,7 +25,7 @@ Names = Sequence[str]
 # output's name for derivatives); None where a template does not cover an arity,
 # in which case generated code calls `forward` / `grad` themselves.
 CodeTemplate = Callable[[Names], "str | None"]
-GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | None"]
+GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,12 @@ class Op:
             generated code; must compute exactly what `forward` computes.
         grad_code: the upstream gradient times each local partial, as Python
             expressions (argument names, output name, upstream name); equal
-            (==) to ``upstream * grad(xs, y)[i]`` whenever all are finite.
-        masks: `grad_code` may give 0 where the upstream is not finite (a mask
-            such as ``g if a > 0 else 0.0`` rather than a product), so generated
-            code must check this gate's gradient itself.
+            (==) to ``upstream * grad(xs, y)[i]`` whenever all are finite. Or a
+            block of statements adding into the inputs' gradients ``{d0}``,
+            ``{d1}``, … (which may leave out adding an exact 0).
+        masks: `grad_code` may pass a non-finite upstream on to no input at all
+            (relu's ``if a > 0: d0 += g``), so generated code must check this
+            gate's gradient itself.
         vforward: `forward` over numpy arrays of samples (numpy passed first).
         vgrad: the upstream gradient times each local partial, over numpy arrays
             of samples (numpy, inputs, output, upstream) — fused so that a
@@ -188,8 +190,10 @@ def _grad_pick(cmp: str) -> GradTemplate:
         if len(xs) != 2:
             return None
         a, b = xs
-        return (f"({g} if {a} {cmp} {b} else 0.5 * {g} if {a} == {b} else 0.0)",
-                f"({g} if {b} {cmp} {a} else 0.5 * {g} if {a} == {b} else 0.0)")
+        # A statement block: the loser's "+= g·0" changes no accumulator, so it is
+        # left out; the upstream always reaches an input (no mask, see Op.masks).
+        return (f"if {a} {cmp} {b}:\n    {{d0}} += {g}\nelif {b} {cmp} {a}:\n    {{d1}} += {g}\n"
+                f"else:\n    {{d0}} += 0.5 * {g}\n    {{d1}} += 0.5 * {g}")
     return chain
 
 
@@ -294,13 +298,13 @@ OPS: dict[str, Op] = {
         Op("max", 2, None, lambda *xs: max(xs),
            _split_among_ties,
            "largest input", "1 for the largest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"), masks=True,
+           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"),
            vforward=lambda np, *xs: np.maximum(*xs) if len(xs) == 2 else np.maximum.reduce(xs),
            vgrad=_v_split_among_ties("greater"), total=True),
         Op("min", 2, None, lambda *xs: min(xs),
            _split_among_ties,
            "smallest input", "1 for the smallest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"), masks=True,
+           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"),
            vforward=lambda np, *xs: np.minimum(*xs) if len(xs) == 2 else np.minimum.reduce(xs),
            vgrad=_v_split_among_ties("less"), total=True),
         Op("sigmoid", 1, 1, _sigmoid,
@@ -318,7 +322,7 @@ OPS: dict[str, Op] = {
            lambda xs, y: (1.0 if xs[0] > 0 else 0.0,),
            "max(a, 0)", "1 for a > 0, else 0 (0 at a = 0)",
            kink=lambda xs: xs[0] == 0,
-           code=_unary("({0} if {0} > 0.0 else 0.0)"), grad_code=lambda xs, y, g: (f"({g} if {xs[0]} > 0.0 else 0.0)",), masks=True,
+           code=_unary("({0} if {0} > 0.0 else 0.0)"), grad_code=lambda xs, y, g: f"if {xs[0]} > 0.0:\n    {{d0}} += {g}", masks=True,
            vforward=lambda np, a: np.maximum(a, 0.0), vgrad=lambda np, xs, y, gy: (gy * (xs[0] > 0),), total=True),
     )
 }
