@@ -9,7 +9,9 @@ Kink conventions follow PyTorch so results can be cross-checked: relu'(0) = 0,
 abs'(0) = 0, and max/min split the gradient evenly among tied inputs.
 
 Adding an op is one new `Op(...)` row in `OPS`; the schema's ``op`` literal, the
-documentation table and the evaluator all read this table.
+documentation table, the evaluator, the code generator (`code`, `grad_code`)
+and the numpy path (`vforward`, `vgrad`) all read this table. The templates are
+optional: without them an op still works, only slower.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Running a `Program` over many samples at once with numpy: values and
-gradients per sample, driven by the same op table (`Op.vforward`, `Op.vgrad`).
+gradients per sample, driven by the same op table (`Op.vforward`, `Op.vgrad`;
+an op without them is run sample by sample with its scalar functions).
 
 numpy is imported only here, and only when a batch is evaluated. Each wire's
 values (and gradients) across samples are one array; steps run in topological
@@ -19,11 +20,13 @@ either reports the fault exactly (`SampleFault`, naming the sample) or finds non
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from engine import evaluator
 from engine.evaluator import DomainFault
+from engine.ops import Op
 from engine.program import Program
 
 Array = Any  # numpy.ndarray; numpy is imported lazily
@@ -76,7 +79,7 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
     borrowed = [False] * program.n_slots
     with np.errstate(all="ignore"):
         for step in steps:
-            y = step.op.vforward(np, *[values[a] for a in step.args])
+            y = (step.op.vforward or _per_sample_forward(step.op))(np, *[values[a] for a in step.args])
             if getattr(y, "shape", None) != (n,):  # a gate of constants only
                 y = np.full(n, y, dtype=float)
             values[step.out] = y
@@ -88,7 +91,8 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
             if gy is None:
                 continue
             xs = [values[a] for a in step.args]
-            for slot, c in zip(step.args, step.op.vgrad(np, xs, values[step.out], gy)):
+            chain = step.op.vgrad or _per_sample_grad(step.op)
+            for slot, c in zip(step.args, chain(np, xs, values[step.out], gy)):
                 if getattr(c, "shape", None) != (n,):
                     c = np.full(n, c, dtype=float)
                 g = grads[slot]
@@ -113,6 +117,39 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
     if len(flagged):
         _rerun(program, inputs, values, grads, flagged)
     return values, grads
+
+
+def _per_sample_forward(op: Op) -> Any:
+    # An op without array code still works: its scalar forward, sample by sample
+    # (errors become NaN, which the checks then send to the interpreter).
+    def forward(np: Any, *xs: Any) -> Any:
+        n = max(getattr(x, "shape", (1,))[0] for x in xs)
+        columns = [np.broadcast_to(x, (n,)) for x in xs]
+        return np.array([_safe(op.forward, *(float(c[i]) for c in columns)) for i in range(n)])
+    return forward
+
+
+def _per_sample_grad(op: Op) -> Any:
+    def chain(np: Any, xs: Sequence[Any], y: Any, gy: Any) -> tuple[Any, ...]:
+        n = len(y)
+        columns = [np.broadcast_to(x, (n,)) for x in xs]
+        rows = [_safe_grad(op, [float(c[i]) for c in columns], float(y[i]), len(xs)) for i in range(n)]
+        return tuple(gy * np.array([row[k] for row in rows]) for k in range(len(xs)))
+    return chain
+
+
+def _safe(function: Any, *xs: float) -> float:
+    try:
+        return float(function(*xs))
+    except (ArithmeticError, ValueError):
+        return math.nan
+
+
+def _safe_grad(op: Op, xs: list[float], y: float, n: int) -> tuple[float, ...]:
+    try:
+        return tuple(op.grad(xs, y))
+    except (ArithmeticError, ValueError):
+        return (math.nan,) * n
 
 
 def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Array], flagged: Sequence[int]) -> None:

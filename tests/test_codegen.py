@@ -188,3 +188,18 @@ def test_gradient_overflow_behind_a_mask_is_still_found(op: str, chunk: int) -> 
     interpreted, compiled = both(circuit, [x], chunk=chunk)
     assert interpreted == compiled
     assert compiled[0] == "fault" and "gate 'q' mul(" in compiled[1] and "(gradient): gradient is not finite" in compiled[1]
+
+
+def test_an_op_without_code_templates_is_called_from_generated_code() -> None:
+    import dataclasses
+
+    from engine import ops
+
+    circuit = program_of("inputs: {x: 2}\ngates:\n  s: {op: sqrt, in: [x]}\n  f: {op: mul, in: [s, s, 3]}\n")
+    bare = {name: dataclasses.replace(op, code=lambda xs: None, grad_code=lambda xs, y, g: None)
+            for name, op in ops.OPS.items()}
+    steps = tuple(dataclasses.replace(s, op=bare[s.op.name]) for s in circuit.program.steps)
+    circuit = dataclasses.replace(circuit, program=dataclasses.replace(circuit.program, steps=steps))
+    for point in ([2.0], [0.0], [-1.0]):
+        interpreted, compiled = both(circuit, point)
+        assert same(interpreted, compiled), point

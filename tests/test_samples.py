@@ -101,3 +101,21 @@ def test_bad_batches_are_refused(inputs, message: str) -> None:
     with pytest.raises(engine.CircuitError) as caught:
         circuit.evaluate_samples(inputs)
     assert str(caught.value).split("\n")[0] == message
+
+
+def test_an_op_without_array_code_runs_sample_by_sample() -> None:
+    import dataclasses
+
+    from engine import ops
+
+    bare = dataclasses.replace(ops.OPS["log"], vforward=None, vgrad=None)
+    circuit = engine.parse_circuit("inputs: {x: 1}\ngates:\n  l: {op: log, in: [x]}\n  f: {op: mul, in: [l, 2]}\n")
+    program = circuit.program
+    steps = tuple(dataclasses.replace(s, op=bare) if s.op.name == "log" else s for s in program.steps)
+    circuit = dataclasses.replace(circuit, program=dataclasses.replace(program, steps=steps))
+    samples = circuit.evaluate_samples({"x": [1.0, 4.0]})
+    assert samples.values["f"].tolist() == [0.0, 2 * np.log(4.0)]
+    assert samples.grads["x"].tolist() == [2.0, 0.5]
+    with pytest.raises(engine.EvaluationError) as caught:
+        circuit.evaluate_samples({"x": [1.0, 0.0]})
+    assert "gate 'l' log(0.0): log of a non-positive number in sample 1" in str(caught.value)
