@@ -3,8 +3,8 @@ would print there, without importing rich (~30 ms of start-up on every
 ``circuit eval`` whose output is piped or redirected).
 
 Where the plain layout could differ from rich's (a table wider than the
-80-column default, a title wider than its table), the functions return None and
-the caller uses rich.
+80-column default or ``COLUMNS``, a title wider than its table, non-ASCII
+cells), the functions return None and the caller uses rich.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from typing import IO
 from engine.errors import Issue
 from engine.result import Result
 
-_WIDTH = 80
+_WIDTH = 80  # rich's width when the output is not a terminal (unless COLUMNS says otherwise)
+
+
+def _width() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", _WIDTH))
+    except ValueError:
+        return _WIDTH
 
 
 def wants_plain(stream: IO[str]) -> bool:
@@ -45,7 +52,7 @@ def result_text(result: Result, fmt: object) -> str | None:
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(3)]
     table_width = widths[0] + 1 + 1 + (1 + widths[1] + 1) + 1 + (1 + widths[2])
     title = f"{result.circuit}: {result.output} = {fmt(result.value)}"  # type: ignore[operator]
-    if table_width > _WIDTH or len(title) > table_width or not all(_simple(c) for row in rows for c in row):
+    if table_width > _width() or len(title) > table_width or not all(_simple(c) for row in rows for c in row):
         return None
     lines = [title,
              f"{header[0].ljust(widths[0])} ┃ {header[1].rjust(widths[1])} ┃ {header[2].rjust(widths[2])}",
