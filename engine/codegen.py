@@ -375,4 +375,8 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
     finally:
         spent = _TIER.charge(program.key, time.perf_counter() - started)
         if spent >= COMPILE_SECONDS_PER_STEP * len(program.steps):
-            _TIER.put(compile_program(program))
+            try:
+                _TIER.put(compile_program(program))
+            except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
+                # Code this program's shape cannot be compiled: keep interpreting it.
+                _TIER.charge(program.key, -math.inf)

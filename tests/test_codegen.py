@@ -203,3 +203,19 @@ def test_an_op_without_code_templates_is_called_from_generated_code() -> None:
     for point in ([2.0], [0.0], [-1.0]):
         interpreted, compiled = both(circuit, point)
         assert same(interpreted, compiled), point
+
+
+def test_a_program_that_cannot_be_compiled_keeps_being_interpreted(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def refuse(program, **kwargs):
+        calls.append(program.key)
+        raise RecursionError("too deep")
+
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 0.0)
+    monkeypatch.setattr(codegen, "compile_program", refuse)
+    circuit = program_of("inputs: {x: 0.25}\ngates:\n  a: {op: exp, in: [x]}\n  f: {op: sqrt, in: [a]}\n")
+    first, second = circuit.evaluate(), circuit.evaluate()
+    assert first.values == second.values and first.value == math.sqrt(math.exp(0.25))
+    assert calls == [circuit.program.key]  # tried once, then left alone
+    assert codegen._TIER.get(circuit.program.key) is None
