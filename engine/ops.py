@@ -25,7 +25,9 @@ Floats = Sequence[float]
 Names = Sequence[str]
 # Code templates: Python expressions built from argument expressions (and the
 # output's name for derivatives); None where a template does not cover an arity,
-# in which case generated code calls `forward` / `grad` themselves.
+# in which case generated code calls `forward` / `grad` themselves. Templates may
+# call _exp, _log, _sqrt, _tanh and _fsum (math's functions, which
+# `engine.codegen` provides to the generated code).
 CodeTemplate = Callable[[Names], "str | None"]
 GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | str | None"]
 
