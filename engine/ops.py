@@ -16,6 +16,7 @@ optional: without them an op still works, only slower.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -247,7 +248,7 @@ OPS: dict[str, Op] = {
            "x1 + x2 + …", "1 for every input",
            code=lambda xs: " + ".join(xs) if len(xs) == 2 else f"_fsum(({', '.join(xs)},))",
            grad_code=lambda xs, y, g: (g,) * len(xs),
-           vforward=lambda np, *xs: xs[0] + xs[1] if len(xs) == 2 else np.sum(np.stack(xs), axis=0),
+           vforward=lambda np, *xs: functools.reduce(np.add, xs),
            vgrad=lambda np, xs, y, gy: (gy,) * len(xs)),
         Op("sub", 2, 2, lambda a, b: a - b,
            lambda xs, y: (1.0, -1.0),
@@ -303,13 +304,13 @@ OPS: dict[str, Op] = {
            _split_among_ties,
            "largest input", "1 for the largest input; tied inputs share it evenly",
            kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"),
-           vforward=lambda np, *xs: np.maximum(*xs) if len(xs) == 2 else np.maximum.reduce(xs),
+           vforward=lambda np, *xs: functools.reduce(np.maximum, xs),
            vgrad=_v_split_among_ties("greater"), total=True),
         Op("min", 2, None, lambda *xs: min(xs),
            _split_among_ties,
            "smallest input", "1 for the smallest input; tied inputs share it evenly",
            kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"),
-           vforward=lambda np, *xs: np.minimum(*xs) if len(xs) == 2 else np.minimum.reduce(xs),
+           vforward=lambda np, *xs: functools.reduce(np.minimum, xs),
            vgrad=_v_split_among_ties("less"), total=True),
         Op("sigmoid", 1, 1, _sigmoid,
            lambda xs, y: (y * (1.0 - y),),

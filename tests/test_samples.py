@@ -25,6 +25,8 @@ def random_circuit(gates) -> str:
         args = [wires[r1 % len(wires)]]
         if op in ("add", "sub", "mul", "max", "min"):
             args.append(repr(constant) if constant is not None else wires[r2 % len(wires)])
+            if op != "sub" and r2 % 3 == 0:  # variadic: a third input
+                args.append(wires[(r1 + r2) % len(wires)])
         if op == "exp" and i % 2:
             op = "tanh"  # fewer overflows
         lines.append(f"  w{i}: {{op: {op}, in: [{', '.join(args)}]}}")
@@ -119,3 +121,16 @@ def test_an_op_without_array_code_runs_sample_by_sample() -> None:
     with pytest.raises(engine.EvaluationError) as caught:
         circuit.evaluate_samples({"x": [1.0, 0.0]})
     assert "gate 'l' log(0.0): log of a non-positive number in sample 1" in str(caught.value)
+
+
+def test_variadic_ops_with_constants_over_a_batch() -> None:
+    circuit = engine.parse_circuit("inputs: {x: 1}\ngates:\n  f: {op: max, in: [x, x, 0.5]}\n"
+                                   "  g: {op: min, in: [f, x, 3, 2]}\n  m: {op: mul, in: [g, x, -1.5]}\n"
+                                   "  h: {op: add, in: [m, f, x, 0.25]}\n", name="t")
+    points = [1.0, 0.5, -1.0, 2.5, 0.0]
+    samples = circuit.evaluate_samples({"x": points})
+    for i, x in enumerate(points):
+        result = circuit.evaluate({"x": x})
+        for wire in result.values:
+            assert close(result.values[wire], samples.values[wire][i])
+            assert close(result.grads[wire], samples.grads[wire][i])
