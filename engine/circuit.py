@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from engine import evaluator
+from engine import codegen, evaluator
 from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
 from engine.evaluator import DomainFault
 from engine.graph import compile_program, salvage_issues
@@ -24,6 +25,9 @@ from engine.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, pause
 from engine.model import CircuitSpec
 from engine.program import Program
 from engine.result import Check, Result
+
+if TYPE_CHECKING:
+    from engine.samples import Samples
 
 DEFAULT_CHECK_TOLERANCE = 1e-5
 
@@ -91,7 +95,8 @@ class Circuit:
         point = self.input_values(inputs)
         program = self.program
         try:
-            values, grads = evaluator.run(program, point)
+            with paused_gc():  # evaluation builds no cycles; a collection over a big circuit is waste
+                values, grads = codegen.evaluate(program, point)
             checks = self._expectations(values, grads)
             warnings = list(self.warnings)
             if check:
@@ -104,6 +109,26 @@ class Circuit:
         return Result(self.path, self.name, status, program.output_name, values[program.output],
                       named_values, named_grads, tuple(checks), (), tuple(warnings),
                       (time.perf_counter() - started) * 1000)
+
+    def evaluate_samples(self, inputs: Mapping[str, Any], *,
+                         label: Callable[[int], str] | None = None) -> Samples:
+        """Values and gradients of every wire for a batch of samples (numpy arrays).
+
+        Args:
+            inputs: input name → a number or a sequence/array with one number per
+                sample; inputs not given keep the file's values.
+            label: names a sample by its index in messages (default ``sample N``).
+
+        Returns:
+            Arrays of values and of ∂output/∂wire per sample, by wire name.
+
+        Raises:
+            CircuitError: unknown inputs, mismatched lengths, non-finite numbers.
+            EvaluationError: a domain fault, located at the gate, naming the first faulting sample.
+        """
+        from engine.samples import evaluate_samples, sample_label
+
+        return evaluate_samples(self, inputs, label or sample_label)
 
     def _locate(self, fault: DomainFault) -> EvaluationError:
         issue = fault.first

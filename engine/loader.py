@@ -19,11 +19,11 @@ the parser's *events* (never ``yaml.load``), which lets it:
 from __future__ import annotations
 
 import gc
-import math
 import re
+import sys
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,12 @@ import yaml
 
 from engine.errors import Issue, LoadError, SchemaError
 from engine.model import CircuitSpec, Loc, validate
+from engine.scalars import resolve_plain
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
+FULL_MAP_BELOW = 256 * 1024
+"""Files smaller than this (in characters) get a full source map while loading."""
 _MAX_CHAR_ISSUES = 10
 
 try:  # the C parser is ~10x faster; fall back to the pure-Python one
@@ -44,16 +47,49 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 Position = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
 class SourceMap:
     """Where each node of a document sits in its file (1-based line and column).
 
     ``values`` maps a loc (the path of keys and indexes from the root) to the
     position of that value; ``keys`` maps it to the position of its mapping key.
+
+    A map made by `deferred` holds only the text (compressed), and parses it
+    again the first time a position is asked for (when an issue must be placed).
+    Large files load that way: a full map costs ~1.5 KB per gate, and a valid
+    file never needs it.
     """
 
-    values: dict[Loc, Position]
-    keys: dict[Loc, Position]
+    __slots__ = ("_values", "_keys", "_text", "_path")
+
+    def __init__(self, values: dict[Loc, Position], keys: dict[Loc, Position]) -> None:
+        self._values: dict[Loc, Position] | None = values
+        self._keys: dict[Loc, Position] | None = keys
+        self._text: bytes | None = None
+        self._path: str | None = None
+
+    @classmethod
+    def deferred(cls, text: str, path: str | None = None) -> SourceMap:
+        """A map of `text` built on first use (the text must parse)."""
+        source = cls.__new__(cls)
+        source._values = source._keys = None
+        source._text, source._path = zlib.compress(text.encode("utf-8"), 1), path
+        return source
+
+    def _build(self) -> None:
+        _, full, _ = parse_document(zlib.decompress(self._text or b"").decode("utf-8"), self._path)
+        self._values, self._keys, self._text = full.values, full.keys, None
+
+    @property
+    def values(self) -> dict[Loc, Position]:
+        if self._values is None:
+            self._build()
+        return self._values  # type: ignore[return-value]
+
+    @property
+    def keys(self) -> dict[Loc, Position]:
+        if self._keys is None:
+            self._build()
+        return self._keys  # type: ignore[return-value]
 
     def locate(self, loc: Loc, *, key: bool = False) -> Position | None:
         """The position of `loc` (its key when `key`), or of its nearest ancestor.
@@ -175,69 +211,22 @@ def _position(text: str, offset: int) -> Position:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-# YAML 1.2 core schema, plain scalars only (quoted scalars are always strings).
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-# Decimal integers without leading zeros: YAML 1.1 read `010` as octal 8, 1.2 as 10;
-# such ambiguous text stays a string and the schema explains it.
-_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
-_INT_OCT = re.compile(r"0o[0-7]+\Z")
-_INT_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
-_NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
-_NUMBER_START = frozenset("0123456789+-.")
-
-
-def resolve_plain(text: str) -> Any:
-    """The value of a plain (unquoted) scalar under YAML 1.2's core schema."""
-    if text and text[0] not in _NUMBER_START:
-        if text in _BOOLS:
-            return _BOOLS[text]
-        return None if text in _NULLS else text
-    if text in _NULLS:
-        return None
-    if _INT.match(text):
-        return int(text)
-    if _INT_OCT.match(text):
-        return int(text[2:], 8)
-    if _INT_HEX.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text) and not _leading_zero(text):
-        number = float(text)
-        return number if math.isfinite(number) else OutOfRange(text)
-    if _INF.match(text):
-        return -math.inf if text[0] == "-" else math.inf
-    if _NAN.match(text):
-        return math.nan
-    return text
-
-
-class OutOfRange(float):
-    """A numeric literal too large for a float (``1e400``): infinite, but shown as written."""
-
-    def __new__(cls, text: str) -> OutOfRange:
-        self = super().__new__(cls, text)
-        self.text = text
-        return self
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def _leading_zero(text: str) -> bool:
-    digits = text.lstrip("+-")
-    return len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()
-
-
+_intern = sys.intern  # wire names recur in every gate that reads them: one string each
 _ScalarEvent = yaml.ScalarEvent
 _MappingStart = yaml.MappingStartEvent
 _SequenceStart = yaml.SequenceStartEvent
 _CollectionEnd = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, list[Issue]]:
+def parse_document(text: str, path: str | None = None, *,
+                   positions: bool = True) -> tuple[Any, SourceMap, list[Issue]]:
     """Build the document from parser events; refuse hostile YAML on the way.
+
+    Args:
+        text: the YAML text.
+        path: the file, for issues.
+        positions: record every node's position; when False the source map is
+            `SourceMap.deferred` (a second parse, only if a position is needed).
 
     Returns:
         The data (dicts, lists, str, int, float, bool, None), its source map, and
@@ -288,20 +277,24 @@ def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, 
                         else:
                             seen[key] = position[0]
                             frame[2] = key
-                            keys[frame[1] + (key,)] = position
+                            if positions:
+                                keys[frame[1] + (key,)] = position
                         continue
                     if type(container) is dict:
                         key = frame[2]
                         frame[2] = _NO_KEY
                     else:
                         key = len(container)
-                    loc = frame[1] + (key,)
+                    loc = frame[1] + (key,) if positions else ()
                 else:
                     if has_root:  # pragma: no cover - the parser ends a document first
                         raise fail("yaml-multiple", "a second document", mark, "one circuit per file")
                     key, loc, container = None, (), None
                 if cls is _ScalarEvent:
                     value = resolve_plain(event.value) if event.style in (None, "") else event.value
+                    if type(value) is str and len(value) < 64:
+                        # one object per wire name however often it is referenced
+                        value = _intern(value)
                 else:
                     value = {} if cls is _MappingStart else []
                     if len(stack) >= MAX_DEPTH:
@@ -314,7 +307,8 @@ def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, 
                         container[key] = value
                     else:
                         container.append(value)
-                values[loc] = position
+                if positions or container is None:
+                    values[loc] = position
                 if cls is not _ScalarEvent:
                     stack.append([value, loc, _NO_KEY, {}] if cls is _MappingStart else [value, loc, None, None])
             elif cls in _CollectionEnd:
@@ -337,7 +331,7 @@ def parse_document(text: str, path: str | None = None) -> tuple[Any, SourceMap, 
         kind = "a list" if isinstance(root, list) else "a single value"
         raise LoadError([Issue("not-a-mapping", f"top level is {kind}, not a mapping", path, *values[()],
                                hint="start with keys like `inputs:`, `gates:` and `output:`")])
-    return root, SourceMap(values, keys), issues
+    return root, SourceMap(values, keys) if positions else SourceMap.deferred(text, path), issues
 
 
 def _short_tag(tag: str) -> str:
@@ -403,7 +397,8 @@ def load_spec(text: str, path: str | None = None,
     if issues:
         raise LoadError(issues)
     with paused_gc():
-        data, source, duplicates = parse_document(text, path)
+        # Large files keep no positions unless an issue must be placed (see SourceMap).
+        data, source, duplicates = parse_document(text, path, positions=len(text) < FULL_MAP_BELOW)
         spec, problems = validate(data)
     placed = duplicates + [source.place(issue.at(path), loc, key=is_key) for loc, issue, is_key in problems]
     if spec is None and salvage is not None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from engine.errors import Issue
+from engine.plain import issues_text, result_text, wants_plain
 from engine.result import Result
 
 
@@ -34,6 +35,12 @@ def console(stream: IO[str] | None = None) -> Any:
 
 def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> None:
     """Write each issue as ``path:line:col: severity[code] message`` plus its hint."""
+    issues = list(issues)
+    if not issues:
+        return
+    if wants_plain(stream or sys.stderr):  # no colour: skip importing rich
+        (stream or sys.stderr).write(issues_text(issues))
+        return
     out = console(stream or sys.stderr)
     for issue in issues:
         style = "bold red" if issue.severity == "error" else "yellow"
@@ -45,11 +52,16 @@ def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> Non
 
 def render_result(result: Result, stream: IO[str] | None = None) -> None:
     """A table of every wire (value, gradient), the output first, then the checks."""
+    if result.status in ("invalid", "error"):
+        return
+    if wants_plain(stream or sys.stdout):  # no colour: skip importing rich when the layout allows
+        text = result_text(result, fmt)
+        if text is not None:
+            (stream or sys.stdout).write(text)
+            return
     from rich.table import Table
 
     out = console(stream)
-    if result.status in ("invalid", "error"):
-        return
     title = f"{result.circuit}: {result.output} = {fmt(result.value)}"
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("wire")

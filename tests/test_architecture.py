@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "watcher": {"watchdog"},
     "batch": {"dask", "distributed"},
     "vectorized": {"numpy"},
+    "dataset": {"numpy"},
+    "samples": {"numpy"},
     "codegen": {"numpy"},
 }
 

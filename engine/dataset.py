@@ -1,0 +1,195 @@
+"""Datasets of input samples as CSV: reading them (located errors), and writing
+per-sample results as CSV or JSON, atomically.
+
+A dataset's header row names circuit inputs; each further row is one sample.
+Inputs without a column keep the file's values. Rows are named by their line in
+the file (the header is line 1), which is how faults and errors point at them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import CircuitError, Issue, LoadError, did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """Columns of a CSV file.
+
+    Attributes:
+        path: where it came from.
+        columns: header name → one float per row.
+        lines: the file line of each row (for messages).
+    """
+
+    path: str
+    columns: dict[str, list[float]]
+    lines: list[int]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def row_label(self, index: int) -> str:
+        """How sample `index` is named in messages: its line in the file."""
+        return f"row {self.lines[index]} of '{self.path}'"
+
+
+def read_csv(path: str | Path, known: Sequence[str]) -> Dataset:
+    """Read a dataset whose header names inputs among `known`.
+
+    Raises:
+        LoadError: unreadable file, no header, unknown or repeated columns, rows
+            of the wrong length, cells that are not finite numbers (up to 20
+            issues, each at its line and column).
+    """
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise LoadError([Issue("io", "no such file", where, hint="check the path given to --inputs")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadError([Issue("io", f"cannot read dataset: {exc}", where, hint="a UTF-8 CSV file")]) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise LoadError([Issue("empty-dataset", "dataset has no header row", where, 1, 1,
+                               hint="the first row names inputs, e.g. `x,y`")])
+    names = [cell.strip() for cell in header]
+    issues: list[Issue] = []
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        column = _column(header, index)
+        if name not in known:
+            hint = did_you_mean(name, known) or "inputs: " + ", ".join(known)
+            issues.append(Issue("unknown-input", f"column '{name}' names no input of the circuit", where, 1, column,
+                                hint=hint))
+        elif name in seen:
+            issues.append(Issue("duplicate-column", f"column '{name}' appears twice", where, 1, column,
+                                hint="keep one of them"))
+        seen.setdefault(name, index)
+    columns: dict[str, list[float]] = {name: [] for name in names}
+    lines: list[int] = []
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue  # blank lines are not samples
+        if len(row) != len(names):
+            issues.append(Issue("row-length", f"row has {len(row)} cells, the header has {len(names)}", where, line, 1,
+                                hint="give every row one value per column"))
+        else:
+            for index, (name, cell) in enumerate(zip(names, row)):
+                try:
+                    value = float(cell)
+                except ValueError:
+                    value = math.nan
+                    if len(issues) < 20:
+                        issues.append(Issue("invalid-number", f"'{cell.strip()}' in column '{name}' is not a number",
+                                            where, line, _column(row, index), hint="write a plain number like 2.5"))
+                        continue
+                if not math.isfinite(value) and len(issues) < 20:
+                    issues.append(Issue("invalid-number", f"'{cell.strip()}' in column '{name}' is not a finite number",
+                                        where, line, _column(row, index), hint="NaN and infinities are not allowed"))
+                columns[name].append(value)
+        lines.append(line)
+        if len(issues) >= 20:
+            break
+    if issues:
+        raise LoadError(issues)
+    if not lines:
+        raise LoadError([Issue("empty-dataset", "dataset has a header but no rows", where, 2, 1,
+                               hint="add one row of numbers per sample")])
+    return Dataset(where, columns, lines)
+
+
+def _column(row: Sequence[str], index: int) -> int:
+    # 1-based character column of cell `index` (exact for unquoted cells).
+    return sum(len(cell) + 1 for cell in row[:index]) + 1
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` so readers see the old file or the whole new one, never a part.
+
+    Raises:
+        CircuitError: the file cannot be written.
+    """
+    target = Path(path)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise CircuitError([Issue("io", f"cannot write output: {exc.strerror or exc}", str(path))]) from None
+
+
+def results_csv(inputs: Sequence[str], output: str, values: Mapping[str, Any], grads: Mapping[str, Any]) -> str:
+    """One row per sample: every input, the output, then ∂output/∂input for every input."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*inputs, output, *(f"d{output}/d{name}" for name in inputs)])
+    columns = [values[name].tolist() for name in inputs] + [values[output].tolist()]
+    columns += [grads[name].tolist() for name in inputs]
+    writer.writerows(zip(*columns))
+    return buffer.getvalue()
+
+
+def results_json(path: str, circuit: str, inputs: Sequence[str], output: str, values: Mapping[str, Any],
+                 grads: Mapping[str, Any], rows: Sequence[int]) -> str:
+    """Columns as JSON: the samples' lines, every input and the output, and every input's gradient."""
+    data = {"path": path, "circuit": circuit, "status": "ok", "output": output, "samples": len(rows),
+            "rows": list(rows),
+            "values": {name: values[name].tolist() for name in [*inputs, output]},
+            "grads": {name: grads[name].tolist() for name in inputs}}
+    return json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def evaluate_dataset(circuit_path: str | Path, dataset_path: str | Path, overrides: Mapping[str, float], *,
+                     as_json: bool, output: str | Path | None, max_bytes: int) -> int:
+    """``circuit eval FILE --inputs data.csv``: evaluate every row, write the results.
+
+    Returns:
+        The exit code: 0 written, 1 an invalid circuit or dataset or a domain fault
+        (reported on stderr at ``path:line:col``; nothing is written).
+    """
+    import sys
+
+    from engine.circuit import load_circuit
+    from engine.report import render_issues
+
+    try:
+        circuit = load_circuit(circuit_path, max_bytes=max_bytes)
+        render_issues([w.at(circuit.path) for w in circuit.warnings], sys.stderr)
+        known = list(circuit.program.inputs)
+        data = read_csv(dataset_path, known)
+        given: dict[str, Any] = dict(overrides)
+        circuit.input_values(given)  # unknown or non-finite --set values fail here
+        given.update(data.columns)
+        samples = circuit.evaluate_samples(given, label=data.row_label)
+        if as_json:
+            text = results_json(str(circuit_path), circuit.name, known, samples.output, samples.values,
+                                samples.grads, data.lines)
+        else:
+            text = results_csv(known, samples.output, samples.values, samples.grads)
+        if output is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_atomic(output, text)
+    except CircuitError as error:
+        render_issues(error.issues, sys.stderr)
+        return 1
+    return 0

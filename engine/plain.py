@@ -1,0 +1,95 @@
+"""Plain-text renderings for output that is not a terminal: the same text rich
+would print there, without importing rich (~30 ms of start-up on every
+``circuit eval`` whose output is piped or redirected).
+
+Where the plain layout could differ from rich's (a table wider than the
+80-column default or ``COLUMNS``, a title wider than its table, non-ASCII
+cells), the functions return None and the caller uses rich.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from engine.errors import Issue
+from engine.result import Result
+
+_WIDTH = 80  # rich's width when the output is not a terminal (unless COLUMNS says otherwise)
+
+
+def _width() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", _WIDTH))
+    except ValueError:
+        return _WIDTH
+
+
+def wants_plain(stream: IO[str]) -> bool:
+    """Whether `stream` gets no colour anyway (not a terminal, and colour not forced)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return not tty and "FORCE_COLOR" not in os.environ and "TTY_COMPATIBLE" not in os.environ
+
+
+def issues_text(issues: list[Issue]) -> str:
+    """Each issue as ``path:line:col: severity[code] message`` plus its hint line."""
+    return "".join(issue.render() + "\n" for issue in issues)
+
+
+def result_text(result: Result, fmt: object) -> str | None:
+    """The result's table (output first), gradient-check table and check summary,
+    or None where rich must lay it out.
+
+    Args:
+        result: an evaluated result.
+        fmt: formats one number (`engine.report.fmt`).
+    """
+    order = [result.output, *(w for w in result.values if w != result.output)]
+    rows = [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order]  # type: ignore[operator]
+    title = f"{result.circuit}: {result.output} = {fmt(result.value)}"  # type: ignore[operator]
+    lines = _table(title, ("wire", "value", f"∂{result.output}/∂wire"), rows, (False, True, True))
+    if lines is None:
+        return None
+    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+    if grad_checks:
+        check_rows = [(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}",  # type: ignore[operator]
+                       "kink" if c.on_kink else "ok" if c.passed else "FAIL") for c in grad_checks]
+        checks = _table("gradient check (centred differences)",
+                        ("input", "analytic", "numerical", "abs error", "rel error", ""), check_rows,
+                        (False, True, True, True, True, False))
+        if checks is None:
+            return None
+        lines += checks
+    if result.checks:
+        passed = sum(c.passed for c in result.checks)
+        line = f"checks: {passed}/{len(result.checks)} passed"
+        if grad_checks:
+            worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
+            line += (f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} "
+                     f"on '{worst.wire}'")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]],
+           right: tuple[bool, ...]) -> list[str] | None:
+    """rich's ``Table(show_edge=False, pad_edge=False)`` layout, or None where it would differ."""
+    n = len(header)
+    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(n)]
+    table_width = sum(widths) + 3 * (n - 1)
+    if table_width > _width() or len(title) > table_width or not all(_simple(c) for row in rows for c in row):
+        return None
+
+    def line(cells: tuple[str, ...], sep: str) -> str:
+        return sep.join(c.rjust(widths[i]) if right[i] else c.ljust(widths[i]) for i, c in enumerate(cells))
+
+    rule = "╇".join("━" * (w + (1 if i in (0, n - 1) else 2)) for i, w in enumerate(widths))
+    return [title, line(header, " ┃ "), rule, *(line(row, " │ ") for row in rows)]
+
+
+def _simple(text: str) -> bool:
+    # ASCII only: rich measures wide characters in cells differently.
+    return text.isascii()

@@ -1,0 +1,135 @@
+"""Evaluating a circuit over a batch of samples: named inputs in, named arrays of
+values and gradients out, domain faults located at the gate and named by sample.
+
+The numeric work is `engine.vectorized` (numpy, imported lazily); this module
+turns names into slots, validates the inputs, and turns a `SampleFault` into a
+located `EvaluationError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
+
+if TYPE_CHECKING:
+    from engine.circuit import Circuit
+
+Array = Any  # numpy.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """Values and gradients of every wire, one array entry per sample.
+
+    Attributes:
+        circuit: the circuit's name.
+        output: the output wire.
+        n: how many samples.
+        values: wire name → array of its value per sample.
+        grads: wire name → array of ∂output/∂wire per sample.
+    """
+
+    circuit: str
+    output: str
+    n: int
+    values: dict[str, Array]
+    grads: dict[str, Array]
+
+    @property
+    def value(self) -> Array:
+        """The output's value per sample."""
+        return self.values[self.output]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Columns as lists: ``{"circuit", "output", "samples", "values", "grads"}``."""
+        return {"circuit": self.circuit, "output": self.output, "samples": self.n,
+                "values": {k: v.tolist() for k, v in self.values.items()},
+                "grads": {k: g.tolist() for k, g in self.grads.items()}}
+
+
+def sample_label(index: int) -> str:
+    """How a sample is named in messages by default: ``sample 0``, ``sample 1``, …"""
+    return f"sample {index}"
+
+
+def input_matrix(circuit: Circuit, inputs: Mapping[str, Any],
+                 label: Callable[[int], str] = sample_label) -> Array:
+    """The (n_inputs, n_samples) float array: the file's values, overridden by `inputs`.
+
+    Each override is a number (the same for every sample) or a sequence/array of
+    one number per sample; all sequences must have the same length.
+
+    Raises:
+        CircuitError: an unknown input, mismatched lengths, or a non-finite number.
+    """
+    from engine.vectorized import numpy
+
+    np = numpy()
+    program = circuit.program
+    columns: dict[str, Array] = {}
+    n = None
+    for name, given in inputs.items():
+        if name not in circuit.defaults:
+            hint = did_you_mean(name, circuit.defaults) or "inputs: " + ", ".join(circuit.defaults)
+            raise CircuitError([Issue("unknown-input", f"no input named '{name}'", circuit.path, hint=hint)])
+        try:
+            column = np.asarray(given, dtype=float)
+        except (TypeError, ValueError):
+            raise CircuitError([Issue("invalid-number", f"input '{name}' must be numbers, got {given!r:.60}",
+                                      circuit.path, hint="pass a number or a sequence of numbers")]) from None
+        if column.ndim > 1:
+            raise CircuitError([Issue("invalid-number", f"input '{name}' must be one-dimensional, got shape "
+                                      f"{column.shape}", circuit.path, hint="pass one number per sample")])
+        if column.ndim == 1:
+            if n is not None and len(column) != n:
+                raise CircuitError([Issue("sample-count", f"input '{name}' has {len(column)} samples, "
+                                          f"others have {n}", circuit.path, hint="give every input as many samples")])
+            n = len(column)
+        bad = np.flatnonzero(~np.isfinite(column.reshape(-1)))
+        if len(bad):
+            where = f" in {label(int(bad[0]))}" if column.ndim == 1 else ""
+            raise CircuitError([Issue("invalid-number", f"input '{name}' must be a finite number{where}, "
+                                      f"got {column.reshape(-1)[bad[0]]}", circuit.path,
+                                      hint="NaN and infinities are not allowed")])
+        columns[name] = column
+    n = 1 if n is None else n
+    matrix = np.empty((program.n_inputs, n))
+    for slot, name in enumerate(program.inputs):
+        matrix[slot] = columns.get(name, circuit.defaults[name])
+    return matrix
+
+
+def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
+                     label: Callable[[int], str] = sample_label) -> Samples:
+    """Forward values and backward gradients of every wire, for every sample.
+
+    Args:
+        circuit: the circuit.
+        inputs: input name → a number or one number per sample (others keep the file's value).
+        label: names a sample (by index) in messages, e.g. a CSV row.
+
+    Raises:
+        CircuitError: bad inputs (see `input_matrix`).
+        EvaluationError: a domain fault, at the gate's line, naming the first faulting sample.
+    """
+    from engine.loader import paused_gc
+    from engine.vectorized import SampleFault, run
+
+    matrix = input_matrix(circuit, inputs, label)
+    program = circuit.program
+    try:
+        with paused_gc():
+            values, grads = run(program, matrix)
+    except SampleFault as fault:
+        issue = fault.fault.first
+        located = circuit.source.place(
+            Issue(issue.code, f"{issue.message} in {label(fault.sample)}", circuit.path, hint=issue.hint),
+            ("gates", fault.fault.gate), key=True)
+        raise EvaluationError([located]) from None
+    wires = program.wires
+    return Samples(circuit.name, program.output_name, matrix.shape[1],
+                   dict(zip(wires, values)), dict(zip(wires, grads)))
+

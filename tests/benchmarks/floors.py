@@ -1,0 +1,245 @@
+"""Reference implementations of a `Dag` for the benchmark: the straight-line
+floors (generated Python and numpy code, written independently of the engine),
+micrograd and PyTorch. Each returns the output value and the gradient of every
+input, so the benchmark can check that all agree.
+
+All follow the same conventions as the engine: relu'(0) = 0, and max splits the
+gradient evenly between tied inputs (relu outputs tie at 0 often).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dag import Dag
+
+Outcome = tuple[float, list[float]]  # (output value, gradient of each input)
+
+
+def _names(dag: Dag) -> dict[str, str]:
+    names = {name: f"x{i}" for i, name in enumerate(dag.inputs)}
+    names.update({name: f"w{i}" for i, (name, _, _) in enumerate(dag.gates)})
+    return names
+
+
+def _arg(names: dict[str, str], a: str | float) -> str:
+    return names[a] if isinstance(a, str) else f"({a!r})"
+
+
+def python_floor_source(dag: Dag) -> str:
+    """One statement per gate and per gradient term, all in locals of one function."""
+    names = _names(dag)
+    ins = list(names[n] for n in dag.inputs)
+    lines = ["def run(X):", f"    {', '.join(ins)}, = X"]
+    forward = {
+        "add": "{a} + {b}", "mul": "{a} * {b}", "max": "{a} if {a} >= {b} else {b}",
+        "sigmoid": "1.0 / (1.0 + exp(-{a}))", "tanh": "tanh({a})", "relu": "{a} if {a} > 0.0 else 0.0",
+        "exp": "exp({a})",
+    }
+    for name, op, args in dag.gates:
+        a = _arg(names, args[0])
+        b = _arg(names, args[1]) if len(args) > 1 else ""
+        lines.append(f"    {names[name]} = {forward[op].format(a=a, b=b)}")
+    grads = {n: "g" + v for n, v in names.items()}
+    names_g = list(grads.values())
+    lines += ["    " + " = ".join(names_g[i:i + 250]) + " = 0.0" for i in range(0, len(names_g), 250)]
+    lines.append(f"    {grads[dag.output]} = 1.0")
+    for name, op, args in reversed(dag.gates):
+        y, gy = names[name], grads[name]
+        a = _arg(names, args[0])
+        b = _arg(names, args[1]) if len(args) > 1 else ""
+        terms: list[tuple[str | float, str]] = []
+        if op == "add":
+            terms = [(args[0], gy), (args[1], gy)]
+        elif op == "mul":
+            terms = [(args[0], f"{gy} * {b}"), (args[1], f"{gy} * {a}")]
+        elif op == "max":
+            terms = [(args[0], f"({gy} if {a} > {b} else 0.5 * {gy} if {a} == {b} else 0.0)"),
+                     (args[1], f"({gy} if {b} > {a} else 0.5 * {gy} if {a} == {b} else 0.0)")]
+        elif op == "sigmoid":
+            terms = [(args[0], f"{gy} * {y} * (1.0 - {y})")]
+        elif op == "tanh":
+            terms = [(args[0], f"{gy} * (1.0 - {y} * {y})")]
+        elif op == "relu":
+            terms = [(args[0], f"({gy} if {a} > 0.0 else 0.0)")]
+        elif op == "exp":
+            terms = [(args[0], f"{gy} * {y}")]
+        for target, term in terms:
+            if isinstance(target, str):
+                lines.append(f"    {grads[target]} += {term}")
+    # Return what circuitflow returns: every wire's value and gradient.
+    lines.append(f"    return [{', '.join(names.values())}], [{', '.join(grads.values())}]")
+    return "\n".join(lines) + "\n"
+
+
+def python_floor(dag: Dag) -> Callable[[Sequence[float]], tuple[list[float], list[float]]]:
+    """The compiled straight-line Python floor: ``run(inputs) -> (values, grads)`` of every
+    wire (inputs first, then gates, in file order)."""
+    namespace: dict[str, Any] = {"exp": math.exp, "tanh": math.tanh}
+    exec(compile(python_floor_source(dag), "<floor>", "exec"), namespace)  # noqa: S102 - generated here
+    return namespace["run"]  # type: ignore[no-any-return]
+
+
+def numpy_floor_source(dag: Dag) -> str:
+    """Straight-line numpy: one array expression per gate and per gradient term."""
+    names = _names(dag)
+    lines = ["def run(X):", f"    {', '.join(names[n] for n in dag.inputs)}, = X"]
+    forward = {
+        "add": "{a} + {b}", "mul": "{a} * {b}", "max": "np.maximum({a}, {b})",
+        "sigmoid": "1.0 / (1.0 + np.exp(-{a}))", "tanh": "np.tanh({a})", "relu": "np.maximum({a}, 0.0)",
+        "exp": "np.exp({a})",
+    }
+    for name, op, args in dag.gates:
+        a = _arg(names, args[0])
+        b = _arg(names, args[1]) if len(args) > 1 else ""
+        lines.append(f"    {names[name]} = {forward[op].format(a=a, b=b)}")
+    grads = {n: "g" + v for n, v in names.items()}
+    touched = {dag.output}
+    lines.append(f"    {grads[dag.output]} = np.ones(X.shape[1])")
+    for name, op, args in reversed(dag.gates):
+        y, gy = names[name], grads[name]
+        if name not in touched:
+            continue
+        a = _arg(names, args[0])
+        b = _arg(names, args[1]) if len(args) > 1 else ""
+        terms: list[tuple[str | float, str]] = []
+        if op == "add":
+            terms = [(args[0], gy), (args[1], gy)]
+        elif op == "mul":
+            terms = [(args[0], f"{gy} * {b}"), (args[1], f"{gy} * {a}")]
+        elif op == "max":
+            lines.append(f"    t = {gy} * ((({a}) > ({b})) + 0.5 * (({a}) == ({b})))")
+            terms = [(args[0], "t"), (args[1], f"{gy} - t")]
+        elif op == "sigmoid":
+            terms = [(args[0], f"{gy} * ({y} - {y} * {y})")]
+        elif op == "tanh":
+            terms = [(args[0], f"{gy} * (1.0 - {y} * {y})")]
+        elif op == "relu":
+            terms = [(args[0], f"{gy} * ({a} > 0.0)")]
+        elif op == "exp":
+            terms = [(args[0], f"{gy} * {y}")]
+        for target, term in terms:
+            if isinstance(target, str):
+                if target in touched:
+                    lines.append(f"    {grads[target]} = {grads[target]} + {term}")
+                else:
+                    touched.add(target)
+                    lines.append(f"    {grads[target]} = {term}")
+    out = names[dag.output]
+    lines.append(f"    return {out}, [{', '.join(grads[n] for n in dag.inputs)}]")
+    return "\n".join(lines) + "\n"
+
+
+def numpy_floor(dag: Dag) -> Callable[[Any], tuple[Any, list[Any]]]:
+    """The compiled straight-line numpy floor: ``run(X) -> (values of the output, input grads)``."""
+    import numpy as np
+
+    namespace: dict[str, Any] = {"np": np}
+    exec(compile(numpy_floor_source(dag), "<numpy floor>", "exec"), namespace)  # noqa: S102 - generated here
+    run = namespace["run"]
+
+    def guarded(X: Any) -> tuple[Any, list[Any]]:
+        with np.errstate(all="ignore"):
+            return run(X)  # type: ignore[no-any-return]
+
+    return guarded
+
+
+def micrograd_run(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
+    """micrograd 0.1.0 (its `Value`, plus the ops it lacks written in its own style)."""
+    from micrograd.engine import Value
+
+    def unary(a: Any, data: float, local: Callable[[float], float]) -> Any:
+        out = Value(data, (a,), "f")
+
+        def _backward() -> None:
+            a.grad += local(out.data) * out.grad
+        out._backward = _backward
+        return out
+
+    def maximum(a: Any, b: Any) -> Any:
+        b = b if isinstance(b, Value) else Value(b)
+        out = Value(a.data if a.data >= b.data else b.data, (a, b), "max")
+
+        def _backward() -> None:
+            share = 0.5 if a.data == b.data else 1.0
+            if a.data >= b.data:
+                a.grad += share * out.grad
+            if b.data >= a.data:
+                b.grad += share * out.grad
+        out._backward = _backward
+        return out
+
+    def sigmoid(a: Any) -> Any:
+        return unary(a, 1.0 / (1.0 + math.exp(-a.data)), lambda y: y * (1.0 - y))
+
+    def tanh(a: Any) -> Any:
+        return unary(a, math.tanh(a.data), lambda y: 1.0 - y * y)
+
+    def exp(a: Any) -> Any:
+        return unary(a, math.exp(a.data), lambda y: y)
+
+    table: dict[str, Callable[..., Any]] = {
+        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "max": maximum,
+        "sigmoid": sigmoid, "tanh": tanh, "relu": lambda a: a.relu(), "exp": exp,
+    }
+
+    def run(point: Sequence[float]) -> Outcome:
+        wires: dict[str, Any] = {name: Value(x) for name, x in zip(dag.inputs, point)}
+        for name, op, args in dag.gates:
+            wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
+        out = wires[dag.output]
+        out.backward()
+        return out.data, [wires[name].grad for name in dag.inputs]
+
+    return run
+
+
+def torch_scalar(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
+    """PyTorch autograd over 0-d float64 tensors, one op per gate."""
+    import torch
+
+    table = _torch_table(torch)
+
+    def run(point: Sequence[float]) -> Outcome:
+        leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+        wires: dict[str, Any] = dict(zip(dag.inputs, leaves))
+        for name, op, args in dag.gates:
+            wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
+        out = wires[dag.output]
+        out.backward()
+        return float(out), [float(leaf.grad) if leaf.grad is not None else 0.0 for leaf in leaves]
+
+    return run
+
+
+def torch_vectorised(dag: Dag) -> Callable[[Any], tuple[Any, list[Any]]]:
+    """PyTorch autograd over float64 tensors of all samples."""
+    import torch
+
+    table = _torch_table(torch)
+
+    def run(X: Any) -> tuple[Any, list[Any]]:
+        leaves = [torch.tensor(row, dtype=torch.float64, requires_grad=True) for row in X]
+        wires: dict[str, Any] = dict(zip(dag.inputs, leaves))
+        for name, op, args in dag.gates:
+            wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
+        out = wires[dag.output]
+        out.backward(torch.ones_like(out))
+        return out.detach().numpy(), [leaf.grad.numpy() if leaf.grad is not None else 0.0 for leaf in leaves]
+
+    return run
+
+
+def _torch_table(torch: Any) -> dict[str, Callable[..., Any]]:
+    def maximum(a: Any, b: Any) -> Any:
+        if not isinstance(b, torch.Tensor):
+            b = torch.tensor(b, dtype=torch.float64)
+        return torch.maximum(a, b)  # ties split the gradient evenly
+
+    return {
+        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "max": maximum,
+        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "exp": torch.exp,
+    }
