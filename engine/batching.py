@@ -2,24 +2,32 @@
 
 One code path serves every way of running: in the calling thread
 (`InlineExecutor`, ``--jobs 1``), in isolated worker processes (`ProcessPool`),
-or on a Dask cluster (``client.get_executor()``). The runner submits
-`evaluate_task` for each file, keeps a bounded window of tasks in flight (so
-``fail_fast`` can stop scheduling), and turns *every* way a task can end into that
-circuit's own `Result`:
+or on a Dask cluster (``client.get_executor()``). The runner submits small
+files in chunks (`evaluate_chunk`, sized by `Chunking`: a task costs about as
+much as evaluating a small circuit) and large ones alone (`evaluate_task`), keeps
+a bounded window of tasks in flight (so ``fail_fast`` can stop scheduling), and
+turns *every* way a task can end into each circuit's own `Result`:
 
 * an invalid file or an evaluation fault: ``invalid`` / ``error``, from
   `evaluate_file` itself;
 * a circuit past the time limit: ``error[timeout]``, raised inside the task by
   `run_with_deadline`, or by the pool killing a worker stuck in C code;
 * a worker that dies (killed, out of memory): ``error[worker-died]`` for the
-  circuit it was running only; the pool re-runs the ones queued behind it;
+  circuit it was running only; the pool re-runs the ones queued behind it, and
+  the runner those of its chunk that it had not finished;
 * anything else (a bug, a lost cluster worker): ``error[internal]``.
+
+The time limit is per circuit, in a chunk as alone: each circuit runs under its
+own deadline, and the pool restarts its kill clock with each circuit's result
+(`engine.pool.emit`). A chunk that fails as a whole (e.g. Dask's ``KilledWorker``)
+runs again one circuit per task, so only the circuit to blame ends in error.
 
 Results come back in path order whatever order the workers finish in.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import deque
@@ -35,11 +43,40 @@ from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file
 from engine.deadline import Expired, run_with_deadline
 from engine.errors import Issue, LoadError
 from engine.loader import DEFAULT_MAX_BYTES, read_bytes
-from engine.pool import ProcessPool, TaskTimeout, WorkerDied
+from engine.pool import ProcessPool, TaskTimeout, WorkerDied, emit
 from engine.result import STATUSES, Result
 
 #: Version of the batch report's JSON shape (`BatchReport.to_dict`).
 SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chunking:
+    """How the runner groups circuits into tasks.
+
+    A chunk holds at most `max_count` files and `max_bytes` bytes of source, and
+    at most the remaining files / (`tail` × tasks in flight), so chunks shrink
+    towards the end of the batch and the last ones keep every worker busy.
+
+    Attributes:
+        max_count: files per chunk (1: every circuit is its own task).
+        max_bytes: bytes of source per chunk.
+        solo_bytes: a file at least this large is always a task of its own.
+        tail: how many chunks per task slot the remaining files are spread over.
+    """
+
+    max_count: int = 64
+    max_bytes: int = 256 * 1024
+    solo_bytes: int = 16 * 1024
+    tail: int = 2
+
+    def size(self, remaining: int, window: int) -> int:
+        """Files in the next chunk, with `remaining` files left and `window` tasks in flight."""
+        return max(1, min(self.max_count, math.ceil(remaining / (self.tail * max(1, window)))))
+
+
+#: Every circuit its own task (in-process, where a task costs nothing).
+ONE_PER_TASK = Chunking(max_count=1)
 
 
 def kill_margin(timeout: float) -> float:
@@ -121,6 +158,31 @@ def evaluate_task(path: str, source: bytes, check: bool, timeout: float | None,
         return timeout_result(path, timeout or 0.0, (time.perf_counter() - started) * 1000)
 
 
+def evaluate_chunk(paths: tuple[str, ...], sources: tuple[bytes, ...], check: bool, timeout: float | None,
+                   check_tolerance: float = DEFAULT_CHECK_TOLERANCE, stop_on_failure: bool = False) -> list[Result]:
+    """Evaluate several files one after the other, each within its own `timeout`.
+
+    In a `ProcessPool` worker each result goes to the parent as soon as it is
+    known (`emit`), so a worker that dies loses nothing it finished; elsewhere
+    the results are returned together.
+
+    Args:
+        stop_on_failure: stop after the first result that is not ``ok`` (``fail_fast``);
+            the results then cover only the files evaluated.
+
+    Returns:
+        The results not emitted, in order.
+    """
+    kept = []
+    for path, source in zip(paths, sources, strict=True):
+        result = evaluate_task(path, source, check, timeout, check_tolerance)
+        if not emit(result):
+            kept.append(result)
+        if stop_on_failure and not result.ok:
+            break
+    return kept
+
+
 def read_source(path: str, max_bytes: int) -> bytes | Result:
     """A file's bytes, or the ``invalid`` result of a file that cannot be read."""
     started = time.perf_counter()
@@ -162,10 +224,32 @@ def outcome(future: Future[Any], path: str, timeout: float | None) -> Result:
                              "this is a bug in circuitflow or in the executor; please report it with the circuit file")
 
 
+def chunk_outcome(future: Future[Any], paths: tuple[str, ...],
+                  timeout: float | None) -> tuple[list[Result], list[int] | None]:
+    """The results a finished chunk's future stands for, and the positions to run again.
+
+    Returns:
+        Results for the first circuits of the chunk, in order, and the positions
+        (in the chunk) still to run; None when the chunk failed as a whole, so
+        that each of its circuits must run again on its own.
+    """
+    try:
+        results = list(future.result())
+    except (WorkerDied, TaskTimeout) as failure:  # the pool says how far it got
+        results = list(failure.done)
+        if len(results) >= len(paths):  # it had delivered every result already
+            return results[:len(paths)], []
+        results.append(timeout_result(paths[len(results)], timeout or 0.0, (timeout or 0.0) * 1000)
+                       if isinstance(failure, TaskTimeout) else worker_died_result(paths[len(results)], str(failure)))
+    except Exception:  # noqa: BLE001 - e.g. Dask's KilledWorker: nobody knows which circuit is to blame
+        return [], None
+    return results, list(range(len(results), len(paths)))
+
+
 def run(files: list[str], executor: Executor, *, window: int, check: bool = False, timeout: float | None = None,
         check_tolerance: float = DEFAULT_CHECK_TOLERANCE, max_bytes: int = DEFAULT_MAX_BYTES,
-        fail_fast: bool = False,
-        on_result: Callable[[Result], None] | None = None) -> tuple[list[Result], list[str]]:
+        fail_fast: bool = False, on_result: Callable[[Result], None] | None = None,
+        chunking: Chunking = ONE_PER_TASK) -> tuple[list[Result], list[str]]:
     """Evaluate `files` on `executor` with at most `window` tasks in flight.
 
     Returns:
@@ -173,26 +257,68 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
     """
     results: list[Result | None] = [None] * len(files)
     todo = deque(range(len(files)))
-    in_flight: dict[Future[Any], int] = {}
+    read: dict[int, bytes] = {}  # sources read but not yet sent (put back, or run again)
+    alone: set[int] = set()  # circuits whose chunk failed as a whole: each runs as its own task
+    in_flight: dict[Future[Any], list[int]] = {}
     stopping = False
-    while todo or in_flight:
-        finished: list[tuple[int, Result]] = []
-        while todo and not stopping and len(in_flight) < window:
-            index = todo.popleft()
-            source = read_source(files[index], max_bytes)
+
+    def take_chunk(finished: list[tuple[int, Result]]) -> tuple[list[int], list[bytes]]:
+        nonlocal stopping
+        limit = chunking.size(len(todo), window)
+        indices: list[int] = []
+        sources: list[bytes] = []
+        while todo and len(indices) < limit and not stopping:
+            index = todo[0]
+            source = read.pop(index) if index in read else read_source(files[index], max_bytes)
             if isinstance(source, Result):  # unreadable: nothing to send
+                todo.popleft()
                 finished.append((index, source))
                 stopping = fail_fast  # no need to look further: this one is not ok
                 continue
-            in_flight[executor.submit(evaluate_task, files[index], source, check, timeout, check_tolerance)] = index
+            solo = index in alone or len(source) >= chunking.solo_bytes
+            if indices and (solo or sum(map(len, sources)) + len(source) > chunking.max_bytes):
+                read[index] = source  # it starts the next task
+                break
+            todo.popleft()
+            indices.append(index)
+            sources.append(source)
+            if solo:
+                break
+        return indices, sources
+
+    while todo or in_flight:
+        finished: list[tuple[int, Result]] = []
+        while todo and not stopping and len(in_flight) < window:
+            indices, sources = take_chunk(finished)
+            if len(indices) == 1:
+                future = executor.submit(evaluate_task, files[indices[0]], sources[0], check, timeout,
+                                         check_tolerance)
+            elif indices:
+                future = executor.submit(evaluate_chunk, tuple(files[i] for i in indices), tuple(sources), check,
+                                         timeout, check_tolerance, fail_fast)
+            else:
+                continue
+            read.update(zip(indices, sources))  # kept until the task is settled, in case it runs again
+            in_flight[future] = indices
         if in_flight and not finished:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=in_flight.__getitem__):
-                index = in_flight.pop(future)
+            for future in sorted(done, key=lambda f: in_flight[f][0]):
+                indices = in_flight.pop(future)
+                again: list[int] | None
                 if future.cancelled():
-                    todo.appendleft(index)
+                    again = list(range(len(indices)))
+                elif len(indices) == 1:
+                    finished.append((indices[0], outcome(future, files[indices[0]], timeout)))
+                    again = []
                 else:
-                    finished.append((index, outcome(future, files[index], timeout)))
+                    ran, again = chunk_outcome(future, tuple(files[i] for i in indices), timeout)
+                    finished.extend(zip(indices, ran))
+                    if again is None:
+                        alone.update(indices)
+                        again = list(range(len(indices)))
+                todo.extendleft(indices[i] for i in reversed(again))
+                for index in set(indices) - {indices[i] for i in again}:
+                    read.pop(index, None)
         for index, result in finished:
             results[index] = result
             if on_result is not None:
@@ -201,7 +327,7 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
                 stopping = True
         if stopping:
             for future in [f for f in in_flight if f.cancel()]:
-                todo.append(in_flight.pop(future))
+                todo.extend(in_flight.pop(future))
             if not in_flight:
                 break
     skipped = sorted(files[i] for i in todo)
@@ -211,7 +337,8 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
 def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, executor: Executor | None = None,
           check: bool = False, exclude: Iterable[str] = (), timeout: float | None = None, fail_fast: bool = False,
           check_tolerance: float = DEFAULT_CHECK_TOLERANCE, max_bytes: int = DEFAULT_MAX_BYTES,
-          on_result: Callable[[Result], None] | None = None, args: dict[str, Any] | None = None) -> BatchReport:
+          on_result: Callable[[Result], None] | None = None, args: dict[str, Any] | None = None,
+          chunking: Chunking | None = None) -> BatchReport:
     """Evaluate every circuit under `paths` and report on all of them.
 
     Args:
@@ -227,6 +354,8 @@ def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, e
         max_bytes: refuse files larger than this.
         on_result: called with each result as it arrives (in completion order).
         args: options to record in the report (default: the ones above).
+        chunking: how to group circuits into tasks (default: `Chunking()` on workers,
+            one circuit per task in this thread).
 
     Returns:
         The report, results sorted by path.
@@ -238,14 +367,14 @@ def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, e
     if timeout is not None and timeout <= 0:
         raise ValueError("timeout must be positive")
 
-    def run_on(runner: Executor, window: int) -> tuple[list[Result], list[str]]:
+    def run_on(runner: Executor, window: int, default: Chunking = Chunking()) -> tuple[list[Result], list[str]]:
         return run(files, runner, window=window, check=check, timeout=timeout, check_tolerance=check_tolerance,
-                   max_bytes=max_bytes, fail_fast=fail_fast, on_result=on_result)
+                   max_bytes=max_bytes, fail_fast=fail_fast, on_result=on_result, chunking=chunking or default)
 
     if executor is not None:
         results, skipped = run_on(executor, 2 * workers)
     elif workers == 1 or len(files) <= 1:
-        results, skipped = run_on(InlineExecutor(), 1)
+        results, skipped = run_on(InlineExecutor(), 1, ONE_PER_TASK)
     else:
         pool = ProcessPool(min(workers, len(files)),
                            kill_after=None if timeout is None else timeout + kill_margin(timeout))

@@ -13,7 +13,11 @@ evaluation needs the opposite, so this pool keeps its own bookkeeping:
   task it was running with `WorkerDied`; the tasks queued behind it are handed to
   other workers, and a fresh worker replaces it;
 * with ``kill_after``, a task still running that many seconds after it started is
-  ended by killing its worker, and fails with `TaskTimeout`.
+  ended by killing its worker, and fails with `TaskTimeout`;
+* a task may deliver its result in parts (`emit`), e.g. one per circuit of a
+  chunk: each part restarts the task's ``kill_after`` clock, and a task that
+  dies or is killed hands the parts it delivered to its `WorkerDied` /
+  `TaskTimeout` (``done``), so the caller knows exactly where it stopped.
 
 Workers start from a fork server that has already imported the engine, so a new
 worker is ready in milliseconds, and forking never copies a parent's threads
@@ -42,21 +46,50 @@ PRELOAD = ["engine.circuit"]
 #: Workers in a row that may die before becoming ready before the pool gives up.
 MAX_FAILED_STARTS = 3
 
+# In a worker process, the pipe and id of the task being run (for `emit`).
+_running: tuple[Connection, int] | None = None
+
 
 class WorkerDied(Exception):
     """The worker process running the task exited before finishing it."""
 
-    def __init__(self, exitcode: int | None) -> None:
+    def __init__(self, exitcode: int | None, done: tuple[Any, ...] = ()) -> None:
         self.exitcode = exitcode
+        self.done = done  # the parts the task delivered before its worker died
         super().__init__(describe_exit(exitcode))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.exitcode, self.done)
 
 
 class TaskTimeout(Exception):
     """The task ran past the pool's ``kill_after`` limit and its worker was killed."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, done: tuple[Any, ...] = ()) -> None:
         self.seconds = seconds
+        self.done = done  # the parts the task delivered before it ran out of time
         super().__init__(f"task exceeded {seconds:g} s and its worker was killed")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.seconds, self.done)
+
+
+def emit(part: Any) -> bool:
+    """Deliver `part` of the running task's result to the parent now.
+
+    Called by a task running in a `ProcessPool` worker, the part goes to the
+    parent at once and the task's ``kill_after`` clock restarts; the task's
+    future then holds the parts emitted followed by the items of the list the
+    task returns. Anywhere else (in-process, on a Dask worker) nothing is sent.
+
+    Returns:
+        Whether the part was delivered (if not, the task should return it).
+    """
+    if _running is None:
+        return False
+    conn, task_id = _running
+    conn.send((task_id, None, part))
+    return True
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -88,16 +121,19 @@ def _worker_main(conn: Connection) -> None:
     # A reader thread drains the pipe at all times: were the parent blocked sending
     # a large task while this process is blocked sending a large result, both
     # pipes would fill and neither side would ever read.
+    global _running
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     threading.Thread(target=_read_tasks, args=(conn, inbox), daemon=True).start()
     try:
         conn.send(None)  # ready: from here on, a death is the running task's doing
         while (message := inbox.get()) is not None:
             task_id, fn, args, kwargs = message
+            _running = (conn, task_id)
             try:
                 reply = (task_id, True, fn(*args, **kwargs))
             except BaseException as exc:  # noqa: BLE001 - the task's failure is the parent's to report
                 reply = (task_id, False, exc)
+            _running = None
             try:
                 conn.send(reply)
             except (OSError, EOFError):
@@ -125,6 +161,7 @@ class _Task:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     claimed: bool = False  # its future was marked running (a requeued task already is)
+    parts: list[Any] = field(default_factory=list)  # what it delivered with `emit` so far
 
 
 @dataclass(slots=True)
@@ -191,8 +228,13 @@ class ProcessPool(Executor):
 
     def running(self) -> list[tuple[int, tuple[Any, ...]]]:
         """``(pid, args)`` of every task being run now (for monitoring)."""
+        return [(pid, args) for pid, args, _ in self.progress()]
+
+    def progress(self) -> list[tuple[int, tuple[Any, ...], int]]:
+        """``(pid, args, parts delivered)`` of every task being run now (for monitoring)."""
         with self._lock:
-            return [(w.process.pid, w.queue[0].args) for w in self._workers if w.ready and w.queue]
+            return [(w.process.pid, w.queue[0].args, len(w.queue[0].parts))
+                    for w in self._workers if w.ready and w.queue]
 
     # -- the manager thread ----------------------------------------------------
     def _wake(self) -> None:
@@ -268,11 +310,15 @@ class ProcessPool(Executor):
                         worker.started_at = time.monotonic()
                         continue
                     task_id, ok, payload = message
+                    worker.started_at = time.monotonic()
+                    if ok is None:  # a part: the task goes on
+                        assert worker.queue[0].id == task_id, "parts belong to the running task"
+                        worker.queue[0].parts.append(payload)
+                        continue
                     task = worker.queue.popleft()
                     assert task.id == task_id, "a worker answers its tasks in order"
-                    worker.started_at = time.monotonic()
                     if ok:
-                        task.future.set_result(payload)
+                        task.future.set_result(task.parts + list(payload) if task.parts else payload)
                     else:
                         task.future.set_exception(payload)
             except (EOFError, OSError):
@@ -285,7 +331,7 @@ class ProcessPool(Executor):
         if dead or worker.process.sentinel in ready:
             worker.process.join(timeout=5)
             if worker.ready:
-                self._retire(worker, WorkerDied(worker.process.exitcode))
+                self._retire(worker, lambda done: WorkerDied(worker.process.exitcode, done))
             else:
                 self._failed_start(worker)
 
@@ -319,14 +365,15 @@ class ProcessPool(Executor):
             if worker.ready and worker.queue and now - worker.started_at >= self.kill_after:
                 worker.process.kill()
                 worker.process.join(timeout=5)
-                self._retire(worker, TaskTimeout(self.kill_after))
+                self._retire(worker, lambda done: TaskTimeout(self.kill_after or 0.0, done))
 
-    def _retire(self, worker: _Worker, failure: Exception) -> None:
-        """Fail the worker's running task with `failure`; give its queued tasks to others."""
+    def _retire(self, worker: _Worker, failure: Callable[[tuple[Any, ...]], Exception]) -> None:
+        """Fail the worker's running task with `failure(its parts)`; give its queued tasks to others."""
         self._workers.remove(worker)
         worker.conn.close()
         if worker.queue:
-            worker.queue.popleft().future.set_exception(failure)
+            task = worker.queue.popleft()
+            task.future.set_exception(failure(tuple(task.parts)))
         # tasks queued behind it never started: they go back, ahead of later submissions
         self._pending.extendleft(reversed(worker.queue))
 

@@ -6,6 +6,7 @@ temporary folder, then measures:
 * pure evaluation: `evaluate_file` on every file in a plain loop (the floor);
 * the batch runner with ``jobs=1`` (in-process) and ``jobs=2`` (process pool):
   circuits per second, and the overhead per circuit above pure evaluation;
+* ``jobs=2`` with one circuit per task (no chunks), to show what chunking buys;
 * ``circuit --help`` start-up time against a bare ``python -c pass``.
 
 Targets on a 2-core machine: overhead ≤ 2 ms per small circuit; ``jobs=2`` ≥ 1.7×
@@ -92,22 +93,24 @@ def startup_ms(argv: list[str], runs: int = 15) -> float:
 
 def measure(name: str, folder: Path, count: int, repeat: int) -> dict[str, float]:
     import engine
+    from engine.batching import ONE_PER_TASK
     from engine.circuit import evaluate_file
 
     files = sorted(folder.glob("*.yaml"))
     best = best_times({"pure": lambda: [evaluate_file(p) for p in files],
                        "jobs1": lambda: engine.batch([folder], jobs=1),
-                       "jobs2": lambda: engine.batch([folder], jobs=2)}, repeat)
-    pure, one, two = best["pure"], best["jobs1"], best["jobs2"]
+                       "jobs2": lambda: engine.batch([folder], jobs=2),
+                       "jobs2_unchunked": lambda: engine.batch([folder], jobs=2, chunking=ONE_PER_TASK)}, repeat)
+    pure, one, two, unchunked = best["pure"], best["jobs1"], best["jobs2"], best["jobs2_unchunked"]
     report = engine.batch([folder], jobs=2)
     assert report.summary["ok"] == count, report.summary
     row = {"pure_s": pure, "jobs1_s": one, "jobs2_s": two,
            "pure_cps": count / pure, "jobs1_cps": count / one, "jobs2_cps": count / two,
            "overhead1_ms": (one - pure) / count * 1000,
-           "speedup": one / two}
+           "speedup": one / two, "unchunked_speedup": one / unchunked}
     print(f"{name:6} {count:5d} circuits | pure {row['pure_cps']:8.1f}/s | jobs 1 {row['jobs1_cps']:8.1f}/s "
           f"(overhead {row['overhead1_ms']:+.3f} ms/circuit) | jobs 2 {row['jobs2_cps']:8.1f}/s "
-          f"| jobs 2 / jobs 1 = {row['speedup']:.2f}x")
+          f"| jobs 2 / jobs 1 = {row['speedup']:.2f}x (one circuit per task: {row['unchunked_speedup']:.2f}x)")
     return row
 
 
