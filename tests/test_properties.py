@@ -58,7 +58,8 @@ def test_gradients_agree_with_sympy(circuit: tuple[dict[str, float], dict[str, t
         assume(False)  # a domain fault (log of a negative, overflow): not this property's concern
         return
     values = [result.values[w] for w in result.values]
-    assume(all(abs(v) < 1e6 for v in values))
+    # Magnitudes sympy's comparisons (Max/Min) handle reliably at 30 digits.
+    assume(all(abs(v) < 1e6 and (v == 0 or abs(v) > 1e-100) for v in values))
     # Exactly on a kink sympy's derivative is undefined; such points are tested separately.
     for name, (op, refs) in gates.items():
         xs = [result.values[r] if isinstance(r, str) else r for r in refs]
