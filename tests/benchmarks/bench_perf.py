@@ -135,7 +135,10 @@ def one_shot_section(n: int, seed: int, figures: dict[str, Any]) -> None:
         yaml_s, yaml_kb = run_child([sys.executable, "-c",
                                      "import sys, yaml; yaml.load(open(sys.argv[1]).read(), Loader=yaml.CSafeLoader)",
                                      str(path)])
+        # `import engine` is lazy: import what loading uses before tracing, so that
+        # module objects (pydantic, networkx, yaml) are not counted against the circuit.
         probe = ("import gc, sys, tracemalloc, engine; from engine import codegen\n"
+                 "import engine.circuit, engine.graph, engine.loader, engine.model, engine.evaluator\n"
                  "tracemalloc.start()\n"
                  "c = engine.load_circuit(sys.argv[1]); codegen.compiled(c.program); c.evaluate()\n"
                  "gc.collect(); current, peak = tracemalloc.get_traced_memory(); print(current, peak)")
