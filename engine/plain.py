@@ -63,15 +63,23 @@ def result_text(result: Result, fmt: object) -> str | None:
         if checks is None:
             return None
         lines += checks
-    if result.checks:
-        passed = sum(c.passed for c in result.checks)
-        line = f"checks: {passed}/{len(result.checks)} passed"
-        if grad_checks:
-            worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
-            line += (f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} "
-                     f"on '{worst.wire}'")
-        lines.append(line)
+    summary = checks_summary(result)
+    if summary:
+        lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def checks_summary(result: Result) -> str | None:
+    """``checks: 5/6 passed`` plus the worst gradient-check error, or None without checks."""
+    if not result.checks:
+        return None
+    passed = sum(c.passed for c in result.checks)
+    line = f"checks: {passed}/{len(result.checks)} passed"
+    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+    if grad_checks:
+        worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
+        line += f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} on '{worst.wire}'"
+    return line
 
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]],

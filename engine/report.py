@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from engine.errors import Issue
-from engine.plain import issues_text, result_text, wants_plain
+from engine.plain import checks_summary, issues_text, result_text, wants_plain
 from engine.result import Result
 
 
@@ -83,14 +83,9 @@ def render_result(result: Result, stream: IO[str] | None = None) -> None:
             checks.add_row(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}", verdict,
                            style=None if c.passed else "bold red")
         out.print(checks)
-    if result.checks:
-        passed = sum(c.passed for c in result.checks)
-        line = f"checks: {passed}/{len(result.checks)} passed"
-        if grad_checks:
-            worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
-            line += (f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} "
-                     f"on '{worst.wire}'")
-        out.print(line, markup=False)
+    summary = checks_summary(result)
+    if summary:
+        out.print(summary, markup=False)
 
 
 def result_issues(result: Result) -> list[Issue]:
