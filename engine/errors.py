@@ -119,5 +119,8 @@ class EvaluationError(CircuitError):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean 'x'?`` hint for a misspelt name, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    names = list(candidates)
+    # Names are case-sensitive: `NEG` or `Weight` is most likely the same name in other case.
+    same_but_case = [name for name in names if name.lower() == word.lower()]
+    matches = same_but_case or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None

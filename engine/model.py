@@ -228,13 +228,24 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     if kind == "too_short":
         return loc, Issue("arity", f"'{name}' must list at least one input", hint="e.g. `in: [x, y]`"), False
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return loc, Issue("invalid-type", f"expected a mapping, got {_kind(value)}", hint=_MAPPING_HINTS.get(name)), False
+        return loc, Issue("invalid-type", f"expected a mapping, got {_kind(value)}", hint=_mapping_hint(loc)), False
     if kind == "list_type":
         return loc, Issue("invalid-type", f"expected a list, got {_kind(value)}", hint="e.g. `in: [x, y]`"), False
     if kind == "string_type":
         return loc, Issue("invalid-type", f"expected a string, got {_kind(value)}",
                           hint="quote it if it should be text"), False
-    return loc, Issue("invalid-value", error["msg"].lower() if error["msg"][:1].isupper() else error["msg"]), False
+    if kind == "negative_tolerance":
+        return loc, Issue("invalid-number", error["msg"], hint="use a small positive number, e.g. 1.0e-9"), False
+    message = error["msg"][:1].lower() + error["msg"][1:]
+    return loc, Issue("invalid-value", message, hint="see `circuit schema` for what each key takes"), False
+
+
+def _mapping_hint(loc: Loc) -> str | None:
+    if len(loc) == 2 and loc[0] == "gates":
+        return f"write a gate as `{loc[1]}: {{op: add, in: [x, y]}}`"
+    if len(loc) == 2 and loc[0] == "inputs":
+        return f"write an input as `{loc[1]}: 1.5` or `{loc[1]}: {{value: 1.5, doc: ...}}`"
+    return _MAPPING_HINTS.get(str(loc[-1])) if loc else "start with keys like `inputs:`, `gates:` and `output:`"
 
 
 _MISSING_HINTS = {
