@@ -267,6 +267,7 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
         limit = chunking.size(len(todo), window)
         indices: list[int] = []
         sources: list[bytes] = []
+        size = 0  # bytes of source in the chunk so far
         while todo and len(indices) < limit and not stopping:
             index = todo[0]
             source = read.pop(index) if index in read else read_source(files[index], max_bytes)
@@ -276,12 +277,13 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
                 stopping = fail_fast  # no need to look further: this one is not ok
                 continue
             solo = index in alone or len(source) >= chunking.solo_bytes
-            if indices and (solo or sum(map(len, sources)) + len(source) > chunking.max_bytes):
+            if indices and (solo or size + len(source) > chunking.max_bytes):
                 read[index] = source  # it starts the next task
                 break
             todo.popleft()
             indices.append(index)
             sources.append(source)
+            size += len(source)
             if solo:
                 break
         return indices, sources

@@ -1,5 +1,6 @@
 """A `BatchReport` → text for people, versioned JSON, JUnit XML and GitHub
-annotations for CI; a progress bar while it runs; atomic report files.
+annotations for CI; a progress bar while it runs (files are written with
+`engine.report.write_atomic`).
 
 Text is a summary table (status, output value, worst gradient-check error when
 checked, time per circuit), the failures as ``path:line:col: error[code] message``
@@ -12,9 +13,7 @@ expectations and gradient checks are ``<failure>``, invalid files and faults are
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -145,32 +144,6 @@ def github(report: BatchReport) -> str:
     lines = [github_annotation(issue) for r in report.results for issue in r.failures()]
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: str | os.PathLike[str], data: str) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, and
-    then renamed over `path` (a rename within one file system is atomic).
-    """
-    target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

@@ -15,18 +15,17 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from engine.circuit import Circuit
-from engine.errors import CircuitError, Issue, LoadError
-from engine.graph import compile_program, structure_key
-from engine.loader import DEFAULT_MAX_BYTES, decode, load_spec, paused_gc, read_bytes
-from engine.model import Loc
+from engine.circuit import Circuit, evaluate_source
+from engine.errors import Issue, LoadError
+from engine.graph import Placer, compile_program, structure_key
+from engine.loader import DEFAULT_MAX_BYTES, read_bytes
+from engine.model import CircuitSpec, Loc
 from engine.program import Program
 from engine.result import Result
 
@@ -100,42 +99,32 @@ class ProgramCache:
     def __len__(self) -> int:
         return len(self._programs)
 
-    def build(self, text: str, path: str, name: str) -> tuple[Circuit, bool]:
-        """Validate `text` and compile it, reusing a cached program when the structure is known.
+    def compile(self, spec: CircuitSpec, place: Placer) -> tuple[Program, list[Issue]]:
+        """`engine.graph.compile_program`, reusing the program of a known structure.
 
-        Returns:
-            The circuit, and whether its program came from the cache.
-
-        Raises:
-            CircuitError: the text is not a valid circuit.
+        A `Compiler` for `engine.circuit.parse_circuit`: on a hit the cached
+        program's warnings are placed again, at the new file's positions.
         """
-        with paused_gc():
-            spec, source = load_spec(text, path)
-            key = structure_key(spec)
-            cached = self._programs.get(key)
-            named = [*(spec.expect.values if spec.expect else ()), *(spec.expect.grads if spec.expect else ())]
-            if cached is not None and all(wire in cached[0].index for wire in named):
-                self._programs.move_to_end(key)
-                self.hits += 1
-                program, templates = cached
-                reused = True
-            else:
-                placed: list[tuple[Issue, Loc, bool]] = []
+        key = structure_key(spec)
+        cached = self._programs.get(key)
+        named = [*(spec.expect.values if spec.expect else ()), *(spec.expect.grads if spec.expect else ())]
+        if cached is not None and all(wire in cached[0].index for wire in named):
+            self._programs.move_to_end(key)
+            self.hits += 1
+            program, templates = cached
+            return program, [place(issue, loc, key_) for issue, loc, key_ in templates]
+        placed: list[tuple[Issue, Loc, bool]] = []
 
-                def place(issue: Issue, loc: Loc, key_: bool) -> Issue:
-                    placed.append((issue, loc, key_))
-                    return source.place(issue.at(path), loc, key=key_)
+        def record(issue: Issue, loc: Loc, key_: bool) -> Issue:
+            placed.append((issue, loc, key_))
+            return place(issue, loc, key_)
 
-                program, _ = compile_program(spec, place)  # raises on any wiring error
-                templates = tuple(placed)  # no errors were placed, so these are the warnings
-                self._programs[key] = (program, templates)
-                if len(self._programs) > self._size:
-                    self._programs.popitem(last=False)
-                self.misses += 1
-                reused = False
-            warnings = tuple(source.place(issue.at(path), loc, key=key_) for issue, loc, key_ in templates)
-        defaults = {wire: item.value for wire, item in spec.inputs.items()}
-        return Circuit(spec.name or name, path, spec, program, defaults, warnings, source), reused
+        program, warnings = compile_program(spec, record)  # raises on any wiring error
+        self._programs[key] = (program, tuple(placed))  # no errors were placed: these are the warnings
+        if len(self._programs) > self._size:
+            self._programs.popitem(last=False)
+        self.misses += 1
+        return program, warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,21 +232,13 @@ class Catalog:
 
     def evaluate(self, path: str | Path, data: bytes | LoadError) -> Outcome:
         """Load, validate, compile (or reuse) and evaluate one version of a file, without committing it."""
-        started = time.perf_counter()
         where = str(path)
-        stem = Path(path).stem
         if isinstance(data, LoadError):
-            return Outcome(where, None, Result.from_error(data.at(where), where, stem, _since(started)))
-        circuit = None
-        reused = False
-        try:
-            circuit, reused = self.programs.build(decode(data, where), where, stem)
-            result = circuit.evaluate()
-        except CircuitError as error:
-            result = Result.from_error(error, where, circuit.name if circuit else stem, _since(started),
-                                       circuit.warnings if circuit else ())
-            return Outcome(where, digest(data), result, None, reused)
-        return Outcome(where, digest(data), replace(result, elapsed_ms=_since(started)), circuit, reused)
+            return Outcome(where, None, Result.from_error(data.at(where), where, Path(path).stem))
+        hits = self.programs.hits
+        result, circuit = evaluate_source(data, where, compile=self.programs.compile)
+        broken = result.status in BROKEN
+        return Outcome(where, digest(data), result, None if broken else circuit, self.programs.hits > hits)
 
     def commit(self, outcome: Outcome) -> Update:
         """Record `outcome` as the file's current state and say how it changed."""
@@ -303,6 +284,3 @@ def digest(data: bytes) -> str:
     """A short hash of a file's content (equal bytes ⇔ equal digest, for all practical purposes)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
-
-def _since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

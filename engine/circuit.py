@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import codegen, evaluator
 from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
 from engine.evaluator import DomainFault
-from engine.graph import compile_program, salvage_issues
+from engine.graph import Placer, compile_program, salvage_issues
 from engine.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
 from engine.model import CircuitSpec
 from engine.program import Program
@@ -67,13 +67,18 @@ class Circuit:
         values = dict(self.defaults)
         for name, value in (inputs or {}).items():
             if name not in values:
-                hint = did_you_mean(name, values) or "inputs: " + ", ".join(values) if values else None
-                raise CircuitError([Issue("unknown-input", f"no input named '{name}'", self.path, hint=hint)])
+                raise self.unknown_input(name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise CircuitError([Issue("invalid-number", f"input '{name}' must be a finite number, got {value!r}",
                                           self.path, hint="e.g. --set x=1.5")])
             values[name] = float(value)
         return [values[name] for name in self.program.inputs]
+
+    def unknown_input(self, name: str) -> CircuitError:
+        """The error for an override naming no input, with a did-you-mean."""
+        hint = (did_you_mean(name, self.defaults) or "inputs: " + ", ".join(self.defaults)) if self.defaults \
+            else "the circuit has no inputs"
+        return CircuitError([Issue("unknown-input", f"no input named '{name}'", self.path, hint=hint)])
 
     def evaluate(self, inputs: Mapping[str, float] | None = None, *, check: bool = False,
                  check_tolerance: float = DEFAULT_CHECK_TOLERANCE) -> Result:
@@ -177,24 +182,32 @@ def close(actual: float, expected: float, tolerance: float) -> bool:
     return abs(actual - expected) <= tolerance * (1.0 + abs(expected))
 
 
-def parse_circuit(text: str, name: str | None = None, *, path: str | None = None) -> Circuit:
+Compiler = Callable[[CircuitSpec, Placer], tuple[Program, list[Issue]]]
+
+
+def parse_circuit(text: str, name: str | None = None, *, path: str | None = None,
+                  compile: Compiler = compile_program) -> Circuit:
     """Validate and compile a circuit from YAML text.
 
     Args:
         text: the YAML document.
         name: the circuit's name when the document has no ``name:`` key.
         path: the file name to report issues against.
+        compile: turns the validated spec into a program (watch passes a cache that
+            reuses the programs of known structures).
 
     Raises:
         CircuitError: a `LoadError`, `SchemaError` or `GraphError` with every issue found.
     """
     with paused_gc():
-        spec, source = load_spec(text, path, salvage=lambda data, source: salvage_issues(
-            data, lambda issue, loc, key: source.place(issue.at(path), loc, key=key)))
-        program, warnings = compile_program(
-            spec, lambda issue, loc, key: source.place(issue.at(path), loc, key=key))
+        spec, source = load_spec(text, path, salvage=lambda data, source: salvage_issues(data, _placer(source, path)))
+        program, warnings = compile(spec, _placer(source, path))
     defaults = {name: item.value for name, item in spec.inputs.items()}
     return Circuit(spec.name or name or "circuit", path, spec, program, defaults, tuple(warnings), source)
+
+
+def _placer(source: SourceMap, path: str | None) -> Placer:
+    return lambda issue, loc, key: source.place(issue.at(path), loc, key=key)
 
 
 def load_circuit(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Circuit:
@@ -208,6 +221,25 @@ def load_circuit(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Cir
     return parse_circuit(text, Path(path).stem, path=where)
 
 
+def evaluate_source(data: bytes, path: str, inputs: Mapping[str, float] | None = None, *, check: bool = False,
+                    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+                    compile: Compiler = compile_program) -> tuple[Result, Circuit | None]:
+    """Decode, validate, compile and evaluate a file's bytes; user errors become the result's status.
+
+    Returns:
+        The result, and the circuit when it could be compiled.
+    """
+    started = time.perf_counter()
+    circuit = None
+    try:
+        circuit = parse_circuit(decode(data, path), Path(path).stem, path=path, compile=compile)
+        result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
+    except CircuitError as error:
+        return Result.from_error(error, path, circuit.name if circuit else Path(path).stem, _since(started),
+                                 circuit.warnings if circuit else ()), circuit
+    return replace(result, elapsed_ms=_since(started)), circuit
+
+
 def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *, check: bool = False,
                   check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
                   max_bytes: int = DEFAULT_MAX_BYTES, source: bytes | None = None) -> Result:
@@ -218,20 +250,14 @@ def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *
     """
     started = time.perf_counter()
     where = str(path)
-    circuit = None
-    try:
-        if source is None:
-            circuit = load_circuit(path, max_bytes=max_bytes)
-        else:
-            circuit = parse_circuit(decode(source, where), Path(path).stem, path=where)
-        result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
-    except CircuitError as error:
-        return Result.from_error(error, where, circuit.name if circuit else Path(path).stem,
-                                 (time.perf_counter() - started) * 1000,
-                                 circuit.warnings if circuit else ())
-    return _with_elapsed(result, (time.perf_counter() - started) * 1000)
+    if source is None:
+        try:
+            source = read_bytes(Path(path), max_bytes)
+        except CircuitError as error:
+            return Result.from_error(error, where, Path(path).stem, _since(started))
+    result, _ = evaluate_source(source, where, inputs, check=check, check_tolerance=check_tolerance)
+    return replace(result, elapsed_ms=_since(started))
 
 
-def _with_elapsed(result: Result, elapsed_ms: float) -> Result:
-    return Result(result.path, result.circuit, result.status, result.output, result.value, result.values,
-                  result.grads, result.checks, result.errors, result.warnings, elapsed_ms)
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

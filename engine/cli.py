@@ -209,6 +209,7 @@ def batch_command(
     from engine import batchreport
     from engine.batching import batch
     from engine.catalog import discover
+    from engine.report import write_atomic
 
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
@@ -243,7 +244,7 @@ def batch_command(
         sys.stdout.write(rendered)
     else:
         try:
-            batchreport.write_atomic(output, rendered)
+            write_atomic(output, rendered)
         except OSError as exc:
             raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
         print(batchreport.summary_line(report))

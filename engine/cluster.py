@@ -6,8 +6,8 @@ way the batch runs through the client's executor, the same code path as the
 local process pool. Dask is an optional extra (``circuitflow[dask]``), imported
 only here and only when a scheduler is asked for.
 
-Workers evaluate the files by path, so they need circuitflow installed and the
-circuit files at the same paths (a shared or identical file system).
+Workers need circuitflow installed, but no access to the circuit files: the
+client reads each file and sends its bytes (see `engine.batching`).
 """
 
 from __future__ import annotations

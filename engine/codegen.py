@@ -20,6 +20,10 @@ never recompile.
   gradients finds any non-finite number. Then — or on any arithmetic exception — the
   interpreter reruns the evaluation and locates and reports the fault exactly
   (or finds none: an overflowing sum).
+* Safety: nothing written in a circuit file reaches the generated source as
+  text. Wires are numbered locals (``v3``, ``g3``) or list indexes, ops come
+  from the op table's own templates, and constants are emitted as the repr of
+  a finite float. Only this module's own code is ever compiled.
 * Tiering: `evaluate` interprets a structure until the time spent interpreting
   it reaches the estimated cost of compiling it, then compiles (at most twice
   the cost of the better choice in hindsight), so a one-shot evaluation of a
@@ -82,7 +86,12 @@ class Compiled:
 
 
 def _literal(x: float) -> str:
-    return f"({x!r})"
+    # The only value from a circuit file that enters generated source. It is
+    # forced to a finite float, whose repr is a numeric literal, never text.
+    number = float(x)
+    if not math.isfinite(number):
+        raise ValueError(f"constant {number!r} is not finite")
+    return f"({float.__repr__(number)})"
 
 
 class _Namer:

@@ -1,5 +1,5 @@
 """Datasets of input samples as CSV: reading them (located errors), and writing
-per-sample results as CSV or JSON, atomically.
+per-sample results as CSV or JSON (to a file atomically, with `engine.report.write_atomic`).
 
 A dataset's header row names circuit inputs; each further row is one sample.
 Inputs without a column keep the file's values. Rows are named by their line in
@@ -12,8 +12,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,26 +114,6 @@ def _column(row: Sequence[str], index: int) -> int:
     return sum(len(cell) + 1 for cell in row[:index]) + 1
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the whole new one, never a part.
-
-    Raises:
-        CircuitError: the file cannot be written.
-    """
-    target = Path(path)
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise CircuitError([Issue("io", f"cannot write output: {exc.strerror or exc}", str(path))]) from None
-
-
 def results_csv(inputs: Sequence[str], output: str, values: Mapping[str, Any], grads: Mapping[str, Any]) -> str:
     """One row per sample: every input, the output, then ∂output/∂input for every input."""
     buffer = io.StringIO()
@@ -168,7 +146,7 @@ def evaluate_dataset(circuit_path: str | Path, dataset_path: str | Path, overrid
     import sys
 
     from engine.circuit import load_circuit
-    from engine.report import render_issues
+    from engine.report import render_issues, write_atomic
 
     try:
         circuit = load_circuit(circuit_path, max_bytes=max_bytes)
@@ -188,7 +166,10 @@ def evaluate_dataset(circuit_path: str | Path, dataset_path: str | Path, overrid
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
-            write_atomic(output, text)
+            try:
+                write_atomic(output, text)
+            except OSError as exc:
+                raise CircuitError([Issue("io", f"cannot write output: {exc.strerror or exc}", str(output))]) from None
     except CircuitError as error:
         render_issues(error.issues, sys.stderr)
         return 1

@@ -1,5 +1,5 @@
 """Results and issues → text for people (rich tables), JSON for programs, and
-GitHub workflow annotations for CI.
+GitHub workflow annotations for CI; reports written to files atomically.
 
 Data goes to stdout, diagnostics to stderr. Colour only on a terminal, never
 when NO_COLOR is set (rich honours both).
@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Issue
@@ -117,3 +119,29 @@ def github_annotation(issue: Issue) -> str:
     props.append(f"title={github_escape(issue.code, prop=True)}")
     message = issue.message + (f" (help: {issue.hint})" if issue.hint else "")
     return f"::{kind} {','.join(props)}::{github_escape(message)}"
+
+
+def write_atomic(path: str | os.PathLike[str], data: str) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and
+    then renamed over `path` (a rename within one file system is atomic).
+    """
+    target = Path(path)
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

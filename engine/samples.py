@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
+from engine.errors import CircuitError, EvaluationError, Issue
 
 if TYPE_CHECKING:
     from engine.circuit import Circuit
@@ -73,8 +73,7 @@ def input_matrix(circuit: Circuit, inputs: Mapping[str, Any],
     n = None
     for name, given in inputs.items():
         if name not in circuit.defaults:
-            hint = did_you_mean(name, circuit.defaults) or "inputs: " + ", ".join(circuit.defaults)
-            raise CircuitError([Issue("unknown-input", f"no input named '{name}'", circuit.path, hint=hint)])
+            raise circuit.unknown_input(name)
         try:
             column = np.asarray(given, dtype=float)
         except (TypeError, ValueError):

@@ -219,3 +219,24 @@ def test_a_program_that_cannot_be_compiled_keeps_being_interpreted(monkeypatch: 
     assert first.values == second.values and first.value == math.sqrt(math.exp(0.25))
     assert calls == [circuit.program.key]  # tried once, then left alone
     assert codegen._TIER.get(circuit.program.key) is None
+
+
+def test_no_text_from_the_file_reaches_generated_source() -> None:
+    # Wire names, docs and descriptions never enter the compiled source: locals are
+    # numbered and constants are float literals.
+    text = ("description: \"__import__('os').system('x')\"\n"
+            "inputs: {import_os: 1.5, system_call: {value: 2, doc: \"exec('1')\"}}\n"
+            "gates:\n  eval_me: {op: mul, in: [import_os, system_call, 2.5e-3], doc: \"open('f')\"}\n"
+            "  exec_me: {op: max, in: [eval_me, -0.0]}\n")
+    program = program_of(text).program
+    sources = [codegen._fused_source(program, {})]
+    sources += [part for pair in codegen._chunk_sources(program, 1, {}) for part in pair]
+    for source in sources:
+        for word in ("import_os", "system_call", "eval_me", "exec_me", "__import__", "exec(", "open("):
+            assert word not in source
+    assert "(0.0025)" in sources[0] and "(-0.0)" in sources[0]
+
+
+def test_a_non_finite_constant_never_becomes_source() -> None:
+    with pytest.raises(ValueError, match="not finite"):
+        codegen._literal(float("inf"))

@@ -16,6 +16,7 @@ from mixed_suite import EXPECTED_FAILURES, REPO, TIMEOUT, make_suite
 import engine
 from engine import batchreport
 from engine.batching import BatchReport
+from engine.report import write_atomic
 
 SCHEMA = json.loads((REPO / "schemas" / "batch-report.schema.json").read_text())
 
@@ -139,14 +140,14 @@ def test_progress_bar_only_on_a_terminal(report: BatchReport, tmp_path: Path) ->
 
 def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     target = tmp_path / "report.json"
-    batchreport.write_atomic(target, "first\n")
+    write_atomic(target, "first\n")
     assert target.read_text() == "first\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()
-    batchreport.write_atomic(target, "second\n")
+    write_atomic(target, "second\n")
     assert target.read_text() == "second\n"
     # a write that fails half-way leaves the old report whole, and no temporary file
     with pytest.raises(UnicodeEncodeError):
-        batchreport.write_atomic(target, "x" * 100_000 + "\ud800")
+        write_atomic(target, "x" * 100_000 + "\ud800")
     assert target.read_text() == "second\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
 
