@@ -27,7 +27,7 @@ from engine.program import Program
 from engine.result import Check, Result
 
 if TYPE_CHECKING:
-    from engine.samples import Samples
+    from engine.samples import GradsWanted, Samples
 
 DEFAULT_CHECK_TOLERANCE = 1e-5
 
@@ -115,17 +115,20 @@ class Circuit:
                       named_values, named_grads, tuple(checks), (), tuple(warnings),
                       (time.perf_counter() - started) * 1000)
 
-    def evaluate_samples(self, inputs: Mapping[str, Any], *,
-                         label: Callable[[int], str] | None = None) -> Samples:
-        """Values and gradients of every wire for a batch of samples (numpy arrays).
+    def evaluate_samples(self, inputs: Mapping[str, Any], *, label: Callable[[int], str] | None = None,
+                         grads: GradsWanted = "inputs") -> Samples:
+        """Values of every wire and gradients for a batch of samples (numpy arrays).
 
         Args:
             inputs: input name → a number or a sequence/array with one number per
                 sample; inputs not given keep the file's values.
             label: names a sample by its index in messages (default ``sample N``).
+            grads: ``"inputs"`` (default) for ∂output/∂input, ``"all"`` for the
+                gradient of every wire (one more array per gate: over big batches,
+                about twice the time and memory).
 
         Returns:
-            Arrays of values and of ∂output/∂wire per sample, by wire name.
+            Arrays of values by wire name, and of ∂output/∂wire by input (or wire) name.
 
         Raises:
             CircuitError: unknown inputs, mismatched lengths, non-finite numbers.
@@ -133,7 +136,7 @@ class Circuit:
         """
         from engine.samples import evaluate_samples, sample_label
 
-        return evaluate_samples(self, inputs, label or sample_label)
+        return evaluate_samples(self, inputs, label or sample_label, grads)
 
     def _locate(self, fault: DomainFault) -> EvaluationError:
         issue = fault.first

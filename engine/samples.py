@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.errors import CircuitError, EvaluationError, Issue
 
@@ -18,18 +18,20 @@ if TYPE_CHECKING:
     from engine.circuit import Circuit
 
 Array = Any  # numpy.ndarray
+GradsWanted = Literal["inputs", "all"]
 
 
 @dataclass(frozen=True, slots=True)
 class Samples:
-    """Values and gradients of every wire, one array entry per sample.
+    """Values of every wire and gradients, one array entry per sample.
 
     Attributes:
         circuit: the circuit's name.
         output: the output wire.
         n: how many samples.
         values: wire name → array of its value per sample.
-        grads: wire name → array of ∂output/∂wire per sample.
+        grads: input name (or, when every wire's was asked for, wire name) →
+            array of ∂output/∂wire per sample.
     """
 
     circuit: str
@@ -102,13 +104,15 @@ def input_matrix(circuit: Circuit, inputs: Mapping[str, Any],
 
 
 def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
-                     label: Callable[[int], str] = sample_label) -> Samples:
-    """Forward values and backward gradients of every wire, for every sample.
+                     label: Callable[[int], str] = sample_label, grads: GradsWanted = "inputs") -> Samples:
+    """Forward values of every wire and backward gradients, for every sample.
 
     Args:
         circuit: the circuit.
         inputs: input name → a number or one number per sample (others keep the file's value).
         label: names a sample (by index) in messages, e.g. a CSV row.
+        grads: ``"inputs"`` for the inputs' gradients, ``"all"`` for every wire's
+            (one more array per gate to keep: slower and larger over big batches).
 
     Raises:
         CircuitError: bad inputs (see `input_matrix`).
@@ -121,7 +125,7 @@ def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
     program = circuit.program
     try:
         with paused_gc():
-            values, grads = run(program, matrix)
+            values, slopes = run(program, matrix, all_grads=grads == "all")
     except SampleFault as fault:
         issue = fault.fault.first
         located = circuit.source.place(
@@ -129,6 +133,7 @@ def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
             ("gates", fault.fault.gate), key=True)
         raise EvaluationError([located]) from None
     wires = program.wires
+    named = wires if grads == "all" else program.inputs
     return Samples(circuit.name, program.output_name, matrix.shape[1],
-                   dict(zip(wires, values)), dict(zip(wires, grads)))
+                   dict(zip(wires, values)), dict(zip(named, slopes)))
 

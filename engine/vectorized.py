@@ -16,6 +16,12 @@ gate. Non-finite values are found afterwards, cheaply:
 Samples flagged either way are rerun one by one by the scalar interpreter, which
 either reports the fault exactly (`SampleFault`, naming the sample) or finds none
 (an overflowing sum, a 0·∞ in a dead branch it skips) and supplies the values.
+
+Unless every wire's gradient is asked for, a gate's gradient array is dropped as
+soon as it has been passed on to the gate's inputs. Over a large batch this is
+what sets the speed: the freed arrays are reused at once by the allocator, while
+keeping them makes every new array land on fresh pages of memory, and the page
+faults cost more than the arithmetic (2.2× the time for 200 gates × 100k samples).
 """
 
 from __future__ import annotations
@@ -53,12 +59,14 @@ def numpy() -> Any:
     return np
 
 
-def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
+def run(program: Program, inputs: Array, *, all_grads: bool = True) -> tuple[list[Array], list[Array | None]]:
     """Values and gradients of every slot, per sample.
 
     Args:
         program: the evaluation plan.
         inputs: a float array of shape (n_inputs, n_samples), finite.
+        all_grads: keep the gradient of every slot; when False, only those of the
+            inputs, the constants and the output are kept (the others are None).
 
     Returns:
         (values, grads): one array of shape (n_samples,) per slot.
@@ -92,7 +100,10 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
                 continue
             xs = [values[a] for a in step.args]
             chain = step.op.vgrad or _per_sample_grad(step.op)
-            for slot, c in zip(step.args, chain(np, xs, values[step.out], gy)):
+            parts = chain(np, xs, values[step.out], gy)
+            if not all_grads and step.out != program.output:
+                grads[step.out] = None  # passed on: free it for the next arrays to reuse
+            for slot, c in zip(step.args, parts):
                 if getattr(c, "shape", None) != (n,):
                     c = np.full(n, c, dtype=float)
                 g = grads[slot]
@@ -109,7 +120,8 @@ def run(program: Program, inputs: Array) -> tuple[list[Array], list[Array]]:
             if grads[slot] is not None:
                 bad |= ~np.isfinite(grads[slot])
     zeros = None
-    for slot in range(program.n_slots):
+    kept = range(program.n_slots) if all_grads else [*range(n_in), *range(n_wires, program.n_slots)]
+    for slot in kept:
         if grads[slot] is None:
             zeros = np.zeros(n) if zeros is None else zeros
             grads[slot] = zeros
@@ -152,13 +164,16 @@ def _safe_grad(op: Op, xs: list[float], y: float, n: int) -> tuple[float, ...]:
         return (math.nan,) * n
 
 
-def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Array], flagged: Sequence[int]) -> None:
+def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Array | None],
+           flagged: Sequence[int]) -> None:
     # Arrays written below may be shared (a borrowed gradient, the common zeros):
     # give every slot its own copy first.
     seen: set[int] = set()
     n_wires = len(program.wires)
     for table in (values, grads):
         for slot, array in enumerate(table[:n_wires] if table is values else table):
+            if array is None:
+                continue
             if id(array) in seen or slot < program.n_inputs and table is values:
                 table[slot] = array.copy()
             seen.add(id(table[slot]))
@@ -171,4 +186,5 @@ def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Arr
         for slot in range(program.n_slots):
             if slot < n_wires:
                 values[slot][sample] = v[slot]
-            grads[slot][sample] = g[slot]
+            if grads[slot] is not None:
+                grads[slot][sample] = g[slot]

@@ -48,31 +48,51 @@ def test_vectorised_equals_scalar_sample_by_sample(spec, batch) -> None:
     circuit = engine.parse_circuit(random_circuit(spec), name="t")
     columns = {name: [row[i] for row in batch] for i, name in enumerate("abc")}
     try:
-        samples = circuit.evaluate_samples(columns)
+        samples = circuit.evaluate_samples(columns, grads="all")
     except engine.EvaluationError as error:
         index = int(str(error).split(" in sample ")[1].split("\n")[0])
         with pytest.raises(engine.EvaluationError) as scalar:
             circuit.evaluate(dict(zip("abc", batch[index])))
         assert str(error).replace(f" in sample {index}", "") == str(scalar.value)
+        with pytest.raises(engine.EvaluationError) as lean_error:
+            circuit.evaluate_samples(columns)
+        assert str(lean_error.value) == str(error)
         for row in batch[:index]:  # earlier samples evaluate
             circuit.evaluate(dict(zip("abc", row)))
         return
-    assert samples.n == len(batch)
+    lean = circuit.evaluate_samples(columns)  # the default: the inputs' gradients only
+    assert samples.n == lean.n == len(batch)
+    assert set(lean.grads) == set("abc") and set(lean.values) == set(samples.values)
     for i, row in enumerate(batch):
         result = circuit.evaluate(dict(zip("abc", row)))
         for wire in result.values:
             assert close(result.values[wire], samples.values[wire][i])
             assert close(result.grads[wire], samples.grads[wire][i])
+            assert close(result.values[wire], lean.values[wire][i])
+        for name in "abc":
+            assert close(result.grads[name], lean.grads[name][i])
 
 
 def test_seed_over_a_batch() -> None:
     circuit = engine.parse_circuit(SEED, name="seed")
-    samples = circuit.evaluate_samples({"x": np.array([-2.0, 1.0]), "z": [-4, 2]})
-    assert samples.to_dict() == {
-        "circuit": "seed", "output": "f", "samples": 2,
-        "values": {"x": [-2.0, 1.0], "y": [5.0, 5.0], "z": [-4.0, 2.0], "q": [3.0, 6.0], "f": [-12.0, 12.0]},
-        "grads": {"x": [-4.0, 2.0], "y": [-4.0, 2.0], "z": [3.0, 6.0], "q": [-4.0, 2.0], "f": [1.0, 1.0]},
+    inputs = {"x": np.array([-2.0, 1.0]), "z": [-4, 2]}
+    values = {"x": [-2.0, 1.0], "y": [5.0, 5.0], "z": [-4.0, 2.0], "q": [3.0, 6.0], "f": [-12.0, 12.0]}
+    assert circuit.evaluate_samples(inputs).to_dict() == {
+        "circuit": "seed", "output": "f", "samples": 2, "values": values,
+        "grads": {"x": [-4.0, 2.0], "y": [-4.0, 2.0], "z": [3.0, 6.0]},
     }
+    assert circuit.evaluate_samples(inputs, grads="all").to_dict()["grads"] == {
+        "x": [-4.0, 2.0], "y": [-4.0, 2.0], "z": [3.0, 6.0], "q": [-4.0, 2.0], "f": [1.0, 1.0]}
+
+
+def test_an_input_the_output_does_not_depend_on_gets_zeros() -> None:
+    circuit = engine.parse_circuit("inputs: {x: 1, u: 2}\ngates:\n  f: {op: exp, in: [x]}\n  g: {op: neg, in: [u]}\n"
+                                   "output: f\n", name="t")
+    for wanted in ("inputs", "all"):
+        samples = circuit.evaluate_samples({"x": [0.0, 1.0]}, grads=wanted)
+        assert samples.grads["u"].tolist() == [0.0, 0.0]
+        assert samples.grads["x"].tolist() == [1.0, np.exp(1.0)]
+    assert circuit.evaluate_samples({"x": [0.0]}, grads="all").grads["g"].tolist() == [0.0]
 
 
 def test_fault_names_the_gate_and_the_first_faulting_sample() -> None:
@@ -128,7 +148,7 @@ def test_variadic_ops_with_constants_over_a_batch() -> None:
                                    "  g: {op: min, in: [f, x, 3, 2]}\n  m: {op: mul, in: [g, x, -1.5]}\n"
                                    "  h: {op: add, in: [m, f, x, 0.25]}\n", name="t")
     points = [1.0, 0.5, -1.0, 2.5, 0.0]
-    samples = circuit.evaluate_samples({"x": points})
+    samples = circuit.evaluate_samples({"x": points}, grads="all")
     for i, x in enumerate(points):
         result = circuit.evaluate({"x": x})
         for wire in result.values:

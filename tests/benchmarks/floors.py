@@ -83,7 +83,11 @@ def python_floor(dag: Dag) -> Callable[[Sequence[float]], tuple[list[float], lis
 
 
 def numpy_floor_source(dag: Dag) -> str:
-    """Straight-line numpy: one array expression per gate and per gradient term."""
+    """Straight-line numpy: one array expression per gate and per gradient term.
+
+    Every wire's value is kept (circuitflow returns them all); a gate's gradient is
+    deleted once passed on, so the allocator reuses its memory for the next one.
+    """
     names = _names(dag)
     lines = ["def run(X):", f"    {', '.join(names[n] for n in dag.inputs)}, = X"]
     forward = {
@@ -127,6 +131,8 @@ def numpy_floor_source(dag: Dag) -> str:
                 else:
                     touched.add(target)
                     lines.append(f"    {grads[target]} = {term}")
+        if name != dag.output:
+            lines.append(f"    del {gy}")
     out = names[dag.output]
     lines.append(f"    return {out}, [{', '.join(grads[n] for n in dag.inputs)}]")
     return "\n".join(lines) + "\n"
