@@ -52,12 +52,17 @@ def read_csv(path: str | Path, known: Sequence[str]) -> Dataset:
     """
     where = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        # Streamed from the file: a copy of the whole text (in a StringIO, 4 bytes per
+        # character) would outweigh the numbers read from it.
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return _parse(csv.reader(handle), known, where)
     except FileNotFoundError:
         raise LoadError([Issue("io", "no such file", where, hint="check the path given to --inputs")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LoadError([Issue("io", f"cannot read dataset: {exc}", where, hint="a UTF-8 CSV file")]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+
+
+def _parse(reader: Any, known: Sequence[str], where: str) -> Dataset:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise LoadError([Issue("empty-dataset", "dataset has no header row", where, 1, 1,
@@ -138,13 +143,20 @@ def _column(row: Sequence[str], index: int) -> int:
 
 def results_csv(inputs: Sequence[str], output: str, values: Mapping[str, Any], grads: Mapping[str, Any]) -> str:
     """One row per sample: every input, the output, then ∂output/∂input for every input."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([*inputs, output, *(f"d{output}/d{name}" for name in inputs)])
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([*inputs, output, *(f"d{output}/d{name}" for name in inputs)])
     # Numbers never need quoting: joining their reprs writes what csv.writer would, faster.
+    # A block of rows at a time, so the strings of only one block exist at once (and
+    # joined blocks, not a StringIO, which would hold 4 bytes per character).
     arrays = [values[name] for name in inputs] + [values[output]] + [grads[name] for name in inputs]
-    texts = [list(map(repr, array.tolist())) for array in arrays]
-    buffer.writelines(f"{line}\n" for line in map(",".join, zip(*texts)))
-    return buffer.getvalue()
+    blocks = [header.getvalue()]
+    for start in range(0, len(arrays[0]), _ROWS_PER_BLOCK):
+        texts = [map(repr, array[start:start + _ROWS_PER_BLOCK].tolist()) for array in arrays]
+        blocks.append("".join(f"{line}\n" for line in map(",".join, zip(*texts))))
+    return "".join(blocks)
+
+
+_ROWS_PER_BLOCK = 4096
 
 
 def results_json(path: str, circuit: str, inputs: Sequence[str], output: str, values: Mapping[str, Any],

@@ -69,3 +69,17 @@ def test_results_csv_writes_what_csv_writer_would(tmp_path: Path) -> None:
     writer.writerows(zip(xs.tolist(), (xs * 3).tolist(), grads["x"].tolist()))
     assert results_csv(["x"], "f", values, grads) == expected.getvalue()
     assert results_csv(["x"], "f", values, grads).splitlines()[2] == "-0.0,-0.0,3.0"
+
+
+def test_unreadable_files_are_io_errors(tmp_path: Path) -> None:
+    (tmp_path / "latin.csv").write_bytes(b"x\n1\n\xff\n")
+    (tmp_path / "huge.csv").write_text('x\n"' + "1" * 200_000 + '"\n', encoding="utf-8")
+    (tmp_path / "folder.csv").mkdir()
+    found = {name: issues(tmp_path / name) for name in ("latin.csv", "huge.csv", "folder.csv", "missing.csv")}
+    assert found == {
+        "latin.csv": ["None:None io cannot read dataset: 'utf-8' codec can't decode byte 0xff in position 4: "
+                      "invalid start byte"],
+        "huge.csv": ["None:None io cannot read dataset: field larger than field limit (131072)"],
+        "folder.csv": [f"None:None io cannot read dataset: [Errno 21] Is a directory: '{tmp_path / 'folder.csv'}'"],
+        "missing.csv": ["None:None io no such file"],
+    }
