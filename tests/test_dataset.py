@@ -24,7 +24,7 @@ def issues(path: Path, known: tuple[str, ...] = ("x", "y")) -> list[str]:
 
 def test_rows_are_samples_named_by_their_line(tmp_path: Path) -> None:
     data = read_csv(write(tmp_path, "x, y\n1, 2\n\n , \n,\n 3.5 ,-4e-3\n1e308,1e308\n"), ("x", "y"))
-    assert data.columns == {"x": [1.0, 3.5, 1e308], "y": [2.0, -0.004, 1e308]}  # a sum may overflow: still finite
+    assert {k: v.tolist() for k, v in data.columns.items()} == {"x": [1.0, 3.5, 1e308], "y": [2.0, -0.004, 1e308]}  # a sum may overflow: still finite
     assert data.lines == [2, 6, 7]
     assert data.row_label(1) == f"row 6 of '{tmp_path / 'data.csv'}'"
 
