@@ -127,15 +127,22 @@ def _cells(row: Sequence[str], names: Sequence[str], where: str, line: int, issu
         except ValueError:
             value = math.nan
             if len(issues) < 20:
-                issues.append(Issue("invalid-number", f"'{cell.strip()}' in column '{name}' is not a number",
+                issues.append(Issue("invalid-number", f"{_shown(cell)} in column '{name}' is not a number",
                                     where, line, _column(row, index), hint="write a plain number like 2.5"))
                 numbers.append(value)
                 continue
         if not math.isfinite(value) and len(issues) < 20:
-            issues.append(Issue("invalid-number", f"'{cell.strip()}' in column '{name}' is not a finite number",
+            issues.append(Issue("invalid-number", f"{_shown(cell)} in column '{name}' is not a finite number",
                                 where, line, _column(row, index), hint="NaN and infinities are not allowed"))
         numbers.append(value)
     return numbers
+
+
+def _shown(cell: str) -> str:
+    # A cell as quoted in a message: control characters (a NUL, a tab) escaped, long ones cut.
+    text = cell.strip()
+    shown = f"'{text}'" if text.isprintable() else repr(text)
+    return shown if len(shown) <= 40 else shown[:36] + "…" + shown[0]
 
 
 def _column(row: Sequence[str], index: int) -> int:

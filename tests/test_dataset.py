@@ -83,3 +83,11 @@ def test_unreadable_files_are_io_errors(tmp_path: Path) -> None:
         "folder.csv": [f"None:None io cannot read dataset: [Errno 21] Is a directory: '{tmp_path / 'folder.csv'}'"],
         "missing.csv": ["None:None io no such file"],
     }
+
+
+def test_cells_are_quoted_readably(tmp_path: Path) -> None:
+    path = write(tmp_path, "x,y\n1,a\x00b\n1," + "9" * 30 + "z\n")
+    assert issues(path) == [
+        "2:3 invalid-number 'a\\x00b' in column 'y' is not a number",
+        "3:3 invalid-number '" + "9" * 35 + "…' in column 'y' is not a number",
+    ]
