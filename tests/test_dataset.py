@@ -86,7 +86,7 @@ def test_unreadable_files_are_io_errors(tmp_path: Path) -> None:
 
 
 def test_cells_are_quoted_readably(tmp_path: Path) -> None:
-    path = write(tmp_path, "x,y\n1,a\x00b\n1," + "9" * 30 + "z\n")
+    path = write(tmp_path, "x,y\n1,a\x00b\n1," + "9" * 50 + "z\n")
     assert issues(path) == [
         "2:3 invalid-number 'a\\x00b' in column 'y' is not a number",
         "3:3 invalid-number '" + "9" * 35 + "…' in column 'y' is not a number",
