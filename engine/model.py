@@ -210,7 +210,8 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
         hint = did_you_mean(name, fields) or "allowed keys: " + ", ".join(fields)
         return loc, Issue("unknown-key", f"unknown key '{name}'", hint=hint), True
     if kind == "missing":
-        return loc, Issue("missing-key", f"missing required key '{name}'", hint=_MISSING_HINTS.get(name)), False
+        hint = _MISSING_HINTS.get(name, "see `circuit schema` for what each key takes")
+        return loc, Issue("missing-key", f"missing required key '{name}'", hint=hint), False
     if kind == "literal_error":
         hint = did_you_mean(str(value), OP_NAMES) or "ops: " + ", ".join(OP_NAMES)
         return loc, Issue("unknown-op", f"unknown op '{value}'", hint=hint), False
@@ -240,12 +241,14 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     return loc, Issue("invalid-value", message, hint="see `circuit schema` for what each key takes"), False
 
 
-def _mapping_hint(loc: Loc) -> str | None:
+def _mapping_hint(loc: Loc) -> str:
     if len(loc) == 2 and loc[0] == "gates":
         return f"write a gate as `{loc[1]}: {{op: add, in: [x, y]}}`"
     if len(loc) == 2 and loc[0] == "inputs":
         return f"write an input as `{loc[1]}: 1.5` or `{loc[1]}: {{value: 1.5, doc: ...}}`"
-    return _MAPPING_HINTS.get(str(loc[-1])) if loc else "start with keys like `inputs:`, `gates:` and `output:`"
+    if not loc:
+        return "start with keys like `inputs:`, `gates:` and `output:`"
+    return _MAPPING_HINTS.get(str(loc[-1]), "see `circuit schema` for what each key takes")
 
 
 _MISSING_HINTS = {
@@ -258,6 +261,8 @@ _MAPPING_HINTS = {
     "inputs": "write inputs as `name: number` lines",
     "gates": "write gates as `name: {op: add, in: [x, y]}` lines",
     "expect": "e.g. `expect: {values: {f: 1.0}}`",
+    "values": "map wire names to expected values, e.g. `values: {f: -12}`",
+    "grads": "map wire names to expected gradients, e.g. `grads: {x: -4}`",
 }
 
 
