@@ -121,6 +121,8 @@ def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
     from engine.loader import paused_gc
     from engine.vectorized import SampleFault, run
 
+    if grads not in ("inputs", "all"):
+        raise ValueError(f"grads must be 'inputs' or 'all', got {grads!r}")
     matrix = input_matrix(circuit, inputs, label)
     program = circuit.program
     try:

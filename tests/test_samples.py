@@ -154,3 +154,8 @@ def test_variadic_ops_with_constants_over_a_batch() -> None:
         for wire in result.values:
             assert close(result.values[wire], samples.values[wire][i])
             assert close(result.grads[wire], samples.grads[wire][i])
+
+
+def test_grads_wanted_must_be_inputs_or_all() -> None:
+    with pytest.raises(ValueError, match="grads must be 'inputs' or 'all', got 'wires'"):
+        engine.parse_circuit(SEED).evaluate_samples({"x": [1.0]}, grads="wires")  # type: ignore[arg-type]
