@@ -237,6 +237,13 @@ def test_no_text_from_the_file_reaches_generated_source() -> None:
     assert "(0.0025)" in sources[0] and "(-0.0)" in sources[0]
 
 
+def test_source_with_text_in_it_is_never_compiled() -> None:
+    for source in ("def f():\n    return '__import__'\n", "def f():\n    return b\\x41\n",
+                   "def f():\n    return {1: 2}\n", "def f():\n    return \u00e9\n"):
+        with pytest.raises(ValueError, match="generated code would contain .*: refused"):
+            codegen._compile_function(source, "f", {})
+
+
 def test_a_non_finite_constant_never_becomes_source() -> None:
     with pytest.raises(ValueError, match="not finite"):
         codegen._literal(float("inf"))
