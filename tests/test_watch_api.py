@@ -24,14 +24,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    root = tmp_path / "circuits"
-    root.mkdir()
-    (root / "seed.yaml").write_text(seed(-2))
-    return root
-
-
-@pytest.fixture
 def log() -> EventLog:
     return EventLog()
 

@@ -69,14 +69,6 @@ class Watch:
         return code, "".join(rest)
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    root = tmp_path / "circuits"
-    root.mkdir()
-    (root / "seed.yaml").write_text(seed(-2))
-    return root
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_json_lines_then_a_signal_ends_cleanly(folder: Path, signum: int) -> None:
     watch = Watch("--format", "json", "circuits", cwd=folder.parent)

@@ -31,7 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import engine
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: `tests` is a package
+
+import engine  # noqa: E402
+from tests.watchkit import save_atomic, save_in_place  # noqa: E402 - the saves the watch tests make
 
 TARGET_MEDIAN_MS = 30.0
 TARGET_P95_MS = 100.0
@@ -58,17 +61,6 @@ def circuit(gates: int, x0: float, *, structure: int = 0) -> str:
             lines.append(f"  g{i}: {{op: add, in: [{prev}, {far}]}}")
     lines.append(f"output: g{gates - 1}")
     return "\n".join(lines) + "\n"
-
-
-def save_in_place(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def save_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def percentile(data: list[float], q: float) -> float:

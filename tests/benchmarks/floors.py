@@ -28,6 +28,20 @@ def _arg(names: dict[str, str], a: str | float) -> str:
     return names[a] if isinstance(a, str) else f"({a!r})"
 
 
+def _operands(names: dict[str, str], args: Sequence[str | float]) -> tuple[str, str]:
+    """The first and (if any) second operand of a gate as expressions."""
+    return _arg(names, args[0]), _arg(names, args[1]) if len(args) > 1 else ""
+
+
+def _forward_lines(dag: Dag, names: dict[str, str], forward: dict[str, str]) -> list[str]:
+    """One assignment per gate, from an op → expression-template table."""
+    lines = []
+    for name, op, args in dag.gates:
+        a, b = _operands(names, args)
+        lines.append(f"    {names[name]} = {forward[op].format(a=a, b=b)}")
+    return lines
+
+
 def python_floor_source(dag: Dag) -> str:
     """One statement per gate and per gradient term, all in locals of one function."""
     names = _names(dag)
@@ -38,18 +52,14 @@ def python_floor_source(dag: Dag) -> str:
         "sigmoid": "1.0 / (1.0 + exp(-{a}))", "tanh": "tanh({a})", "relu": "{a} if {a} > 0.0 else 0.0",
         "exp": "exp({a})",
     }
-    for name, op, args in dag.gates:
-        a = _arg(names, args[0])
-        b = _arg(names, args[1]) if len(args) > 1 else ""
-        lines.append(f"    {names[name]} = {forward[op].format(a=a, b=b)}")
+    lines += _forward_lines(dag, names, forward)
     grads = {n: "g" + v for n, v in names.items()}
     names_g = list(grads.values())
     lines += ["    " + " = ".join(names_g[i:i + 250]) + " = 0.0" for i in range(0, len(names_g), 250)]
     lines.append(f"    {grads[dag.output]} = 1.0")
     for name, op, args in reversed(dag.gates):
         y, gy = names[name], grads[name]
-        a = _arg(names, args[0])
-        b = _arg(names, args[1]) if len(args) > 1 else ""
+        a, b = _operands(names, args)
         terms: list[tuple[str | float, str]] = []
         if op == "add":
             terms = [(args[0], gy), (args[1], gy)]
@@ -95,10 +105,7 @@ def numpy_floor_source(dag: Dag) -> str:
         "sigmoid": "1.0 / (1.0 + np.exp(-{a}))", "tanh": "np.tanh({a})", "relu": "np.maximum({a}, 0.0)",
         "exp": "np.exp({a})",
     }
-    for name, op, args in dag.gates:
-        a = _arg(names, args[0])
-        b = _arg(names, args[1]) if len(args) > 1 else ""
-        lines.append(f"    {names[name]} = {forward[op].format(a=a, b=b)}")
+    lines += _forward_lines(dag, names, forward)
     grads = {n: "g" + v for n, v in names.items()}
     touched = {dag.output}
     lines.append(f"    {grads[dag.output]} = np.ones(X.shape[1])")
@@ -106,8 +113,7 @@ def numpy_floor_source(dag: Dag) -> str:
         y, gy = names[name], grads[name]
         if name not in touched:
             continue
-        a = _arg(names, args[0])
-        b = _arg(names, args[1]) if len(args) > 1 else ""
+        a, b = _operands(names, args)
         terms: list[tuple[str | float, str]] = []
         if op == "add":
             terms = [(args[0], gy), (args[1], gy)]
