@@ -154,7 +154,7 @@ class Circuit:
                                              ("expect_grad", "grads", expect.grads, grads)):
             for wire, expected in table.items():
                 got = actual[index[wire]]
-                line, column = self.source.locate(("expect", section, wire)) or (None, None)
+                line, column = self.source.locate(("expect", section, wire))
                 checks.append(Check(kind, wire, expected, got, close(got, expected, tolerance), line, column))
         return checks
 
@@ -165,7 +165,7 @@ class Circuit:
         on_kink = evaluator.upstream_inputs(program, kinks)
         for index in kinks:
             gate = program.gate_of(index)
-            line, column = self.source.locate(("gates", gate), key=True) or (None, None)
+            line, column = self.source.locate(("gates", gate), key=True)
             warnings.append(Issue("kink", f"gate '{gate}' ({program.steps[index].op.name}) sits exactly on a kink; "
                                   "finite differences are unreliable here", self.path, line, column,
                                   hint="move the inputs off the kink (e.g. with --set) to check this gate",
@@ -173,7 +173,7 @@ class Circuit:
         checks = []
         for entry in evaluator.numerical_gradients(program, point, grads):
             wire = program.wires[entry.slot]
-            line, column = self.source.locate(("inputs", wire), key=True) or (None, None)
+            line, column = self.source.locate(("inputs", wire), key=True)
             passed = close(entry.analytic, entry.numeric, tolerance) or entry.slot in on_kink
             checks.append(Check("grad_check", wire, entry.numeric, entry.analytic, passed, line, column,
                                 entry.abs_error, entry.rel_error, entry.slot in on_kink))

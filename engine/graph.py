@@ -63,7 +63,7 @@ def compile_program(spec: CircuitSpec, place: Placer) -> tuple[Program, list[Iss
     errors = _check_names(spec, place)
     graph = build_graph(spec)
     try:
-        order = [node for node in nx.topological_sort(graph) if node in spec.gates and node not in spec.inputs]
+        order = [node for node in nx.topological_sort(graph) if node in spec.gates]
     except nx.NetworkXUnfeasible:
         errors.append(_cycle_issue(spec, graph, place))
         order = []
@@ -116,11 +116,11 @@ def _check_names(spec: CircuitSpec, place: Placer) -> list[Issue]:
                                 ("gates", name), True))
         op = OPS[gate.op]
         if not op.accepts(len(gate.in_)):
-            errors.append(place(Issue(
-                "arity", f"op '{gate.op}' takes {op.arity_text()} input{'s' if op.arity_text() != '1' else ''}, "
-                         f"got {len(gate.in_)}",
-                hint=f"give '{name}' {op.arity_text()} input{'s' if op.arity_text() != '1' else ''}"),
-                ("gates", name, "in"), False))
+            wanted = op.arity_text()
+            inputs = f"{wanted} input{'s' if wanted != '1' else ''}"
+            errors.append(place(Issue("arity", f"op '{gate.op}' takes {inputs}, got {len(gate.in_)}",
+                                      hint=f"give '{name}' {inputs}"),
+                                ("gates", name, "in"), False))
         for index, ref in enumerate(gate.in_):
             if isinstance(ref, str) and ref not in spec.inputs and ref not in spec.gates:
                 hint = did_you_mean(ref, wires) or "declare it under `inputs:` or as a gate"
@@ -204,4 +204,5 @@ def _program(spec: CircuitSpec, order: list[str], output: str) -> Program:
                     constants.append(ref)
                 args.append(constant_slot[text])
         steps.append(Step(OPS[gate.op], slot[name], tuple(args)))
-    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], structure_key(spec))
+    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], structure_key(spec),
+                   index=slot)

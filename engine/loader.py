@@ -23,6 +23,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ class SourceMap:
             self._build()
         return self._keys  # type: ignore[return-value]
 
-    def locate(self, loc: Loc, *, key: bool = False) -> Position | None:
+    def locate(self, loc: Loc, *, key: bool = False) -> Position:
         """The position of `loc` (its key when `key`), or of its nearest ancestor.
 
         A missing field resolves to the mapping that should hold it.
@@ -106,8 +107,8 @@ class SourceMap:
 
     def place(self, issue: Issue, loc: Loc, *, key: bool = False) -> Issue:
         """`issue` positioned at `loc`."""
-        line, column = self.locate(loc, key=key) or (None, None)
-        return Issue(issue.code, issue.message, issue.path, line, column, issue.hint, issue.severity)
+        line, column = self.locate(loc, key=key)
+        return replace(issue, line=line, column=column)
 
 
 @contextmanager
@@ -286,9 +287,7 @@ def parse_document(text: str, path: str | None = None, *,
                     else:
                         key = len(container)
                     loc = frame[1] + (key,) if positions else ()
-                else:
-                    if has_root:  # pragma: no cover - the parser ends a document first
-                        raise fail("yaml-multiple", "a second document", mark, "one circuit per file")
+                else:  # the document's root (a second document is refused at its start)
                     key, loc, container = None, (), None
                 if cls is _ScalarEvent:
                     value = resolve_plain(event.value) if event.style in (None, "") else event.value
@@ -368,12 +367,11 @@ _SYNTAX_HINTS = (
 def _syntax_issue(exc: yaml.MarkedYAMLError, path: str | None) -> Issue:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
     if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
-        return Issue("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", path,
-                     *((mark.line + 1, mark.column + 1) if mark else (None, None)),
+        return Issue("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", path, line, column,
                      "circuit files are shallow; check for runaway brackets")
     hint = next((h for text, h in _SYNTAX_HINTS if text in problem), "check the quoting and indentation near here")
-    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
     return Issue("yaml-syntax", problem, path, line, column, hint)
 
 

@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from engine.errors import Issue, did_you_mean
 from engine.ops import OP_NAMES
+from engine.scalars import _leading_zero
 
 Loc = tuple[str | int, ...]
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -195,6 +196,9 @@ def _section(loc: Loc) -> str:
     return ""
 
 
+_NAME_HINT = "wire names are identifiers: letters, digits and '_', not starting with a digit"
+
+
 def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     kind: str = error["type"]
     loc: Loc = tuple(error["loc"])
@@ -204,7 +208,7 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     if key_loc:
         loc = loc[:-1]
         return loc, Issue("invalid-name", f"'{loc[-1]}' is not a valid wire name",
-                          hint="wire names are identifiers: letters, digits and '_', not starting with a digit"), True
+                          hint=_NAME_HINT), True
     if kind == "extra_forbidden":
         fields = _FIELDS[_section(loc)]
         hint = did_you_mean(name, fields) or "allowed keys: " + ", ".join(fields)
@@ -222,7 +226,7 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
                           hint="quote nothing: write a wire name like x_1, or a number like 2.5"), False
     if kind == "string_pattern_mismatch":
         return loc, Issue("invalid-name", f"'{value}' is not a valid wire name",
-                          hint="wire names are identifiers: letters, digits and '_', not starting with a digit"), False
+                          hint=_NAME_HINT), False
     if kind in ("too_short",) and name == "gates":
         return loc, Issue("empty", "a circuit needs at least one gate",
                           hint="add a gate, e.g. `f: {op: add, in: [x, y]}`"), False
@@ -298,10 +302,9 @@ def _number_hint(value: Any) -> str:
     if isinstance(value, float | int):
         return "NaN and infinities are not allowed; use a finite number like 1.0e308"
     if isinstance(value, str):
-        digits = value.lstrip("+-")
         if value in _YAML11_WORDS:
             return f"'{value}' is text in YAML 1.2 (not a boolean or number); write a number"
-        if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+        if _leading_zero(value):
             return "a leading zero is ambiguous (YAML 1.1 reads it as octal); drop the zero, or write 0o10 for octal"
         if _SEXAGESIMAL.match(value):
             return "YAML 1.1 read this as a base-60 number; write the plain number you mean"
