@@ -16,7 +16,7 @@ import fnmatch
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -53,7 +53,7 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[P
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.update(p for p in path.rglob("*") if p.is_file() and is_circuit_file(p)
+            found.update(p for p in path.rglob("*") if is_circuit_file(p) and p.is_file()
                          and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1]))
         else:
             found.add(path)
@@ -119,7 +119,7 @@ class ProgramCache:
             placed.append((issue, loc, key_))
             return place(issue, loc, key_)
 
-        program, warnings = compile_program(spec, record)  # raises on any wiring error
+        program, warnings = compile_program(spec, record, key)  # raises on any wiring error
         self._programs[key] = (program, tuple(placed))  # no errors were placed: these are the warnings
         if len(self._programs) > self._size:
             self._programs.popitem(last=False)
@@ -255,17 +255,31 @@ class Catalog:
         self._entries[outcome.path] = entry
         return Update(kind, outcome.path, outcome.result, previous, circuit=outcome.circuit, reused=outcome.reused)
 
-    def reload(self, path: str | Path) -> Update | None:
+    def reload(self, path: str | Path, settle: Callable[[], bytes | LoadError | None] | None = None,
+               attempts: int = 0) -> Update | None:
         """Read `path` again; None when its bytes did not change (or it is gone and unknown).
 
-        A missing file that was known is removed.
+        A missing file that was known is removed. When the new bytes are broken, up
+        to `attempts` times `settle()` reads the file again once it has been quiet
+        (None: it is still being written, leave it to the next change); the broken
+        result is committed only if the file reads the same twice.
         """
         data = self.read(path)
-        if isinstance(data, LoadError) and not Path(path).exists():
-            return self.remove(path)
-        if self.unchanged(path, data):
-            return None
-        return self.commit(self.evaluate(path, data))
+        for attempt in range(attempts + 1):
+            if isinstance(data, LoadError) and not Path(path).exists():
+                return self.remove(path)
+            if self.unchanged(path, data):
+                return None
+            outcome = self.evaluate(path, data)
+            if not outcome.broken or attempt == attempts or settle is None:
+                return self.commit(outcome)
+            again = settle()
+            if again is None:
+                return None
+            if _same(again, data):
+                return self.commit(outcome)
+            data = again
+        return None  # pragma: no cover - the loop always returns
 
     def remove(self, path: str | Path) -> Update | None:
         """Forget `path`; None when it was not known."""
@@ -284,3 +298,9 @@ def digest(data: bytes) -> str:
     """A short hash of a file's content (equal bytes ⇔ equal digest, for all practical purposes)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
+
+def _same(a: bytes | LoadError, b: bytes | LoadError) -> bool:
+    """The same bytes, or the same reading error, twice."""
+    if isinstance(a, LoadError) or isinstance(b, LoadError):
+        return isinstance(a, LoadError) and isinstance(b, LoadError) and a.issues == b.issues
+    return a == b

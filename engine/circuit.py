@@ -107,7 +107,7 @@ class Circuit:
             if check:
                 checks += self._gradient_check(point, values, grads, check_tolerance, warnings)
         except DomainFault as fault:
-            raise self._locate(fault) from None
+            raise self.locate_fault(fault) from None
         named_values = dict(zip(program.wires, values))
         named_grads = dict(zip(program.wires, grads))
         status = "ok" if all(c.passed for c in checks) else "failed"
@@ -138,9 +138,10 @@ class Circuit:
 
         return evaluate_samples(self, inputs, label or sample_label, grads)
 
-    def _locate(self, fault: DomainFault) -> EvaluationError:
+    def locate_fault(self, fault: DomainFault, where: str = "") -> EvaluationError:
+        """`fault` as an error at its gate's line (`where`, e.g. " in sample 3", ends the message)."""
         issue = fault.first
-        return EvaluationError([self.source.place(Issue(issue.code, issue.message, self.path, hint=issue.hint),
+        return EvaluationError([self.source.place(Issue(issue.code, issue.message + where, self.path, hint=issue.hint),
                                                   ("gates", fault.gate), key=True)])
 
     def _expectations(self, values: list[float], grads: list[float]) -> list[Check]:

@@ -198,9 +198,8 @@ def _fused_source(program: Program, globals_: dict[str, object]) -> str:
     lines += [_forward_line(program, i, namer, globals_) for i in range(len(program.steps))]
     live = _live(program)
     n_wires = len(program.wires)
-    touched = sorted({program.output} | {s for step in program.steps if live[step.out] for s in step.args
-                                         if s < n_wires})
-    lines += _zeros(touched, namer)
+    touched = {program.output} | {s for step in program.steps if live[step.out] for s in step.args if s < n_wires}
+    lines += _zeros(sorted(touched), namer)
     lines.append("    _k = 0.0")
     lines.append(f"    {namer.g(program.output)} = 1.0")
     for index in range(len(program.steps) - 1, -1, -1):

@@ -30,15 +30,17 @@ class DomainFault(EvaluationError):
         gate: the gate's wire name.
         phase: ``forward`` or ``backward``.
         inputs: the gate's input values.
-        reason: why, in a few words.
+        reason: why, in a few words (from the op's domain rule, or the non-finite
+            `result` when there is one).
     """
 
-    def __init__(self, program: Program, step: int, phase: str, inputs: Sequence[float], reason: str) -> None:
+    def __init__(self, program: Program, step: int, phase: str, inputs: Sequence[float],
+                 result: float | None = None) -> None:
         self.step = step
         self.gate = program.gate_of(step)
         self.phase = phase
         self.inputs = tuple(inputs)
-        self.reason = reason
+        self.reason = reason = _reason(program, step, self.inputs, result, phase)
         op = program.steps[step].op.name
         shown = ", ".join(_short(x) for x in self.inputs)
         where = "" if phase == "forward" else " (gradient)"
@@ -79,9 +81,9 @@ def forward(program: Program, inputs: Sequence[float]) -> list[float]:
         try:
             y = step.op.forward(*xs)
         except (ArithmeticError, ValueError):
-            raise DomainFault(program, index, "forward", xs, _reason(program, index, xs, None, "forward")) from None
+            raise DomainFault(program, index, "forward", xs) from None
         if not _isfinite(y):
-            raise DomainFault(program, index, "forward", xs, _reason(program, index, xs, y, "forward"))
+            raise DomainFault(program, index, "forward", xs, y)
         values[step.out] = y
     return values
 
@@ -109,13 +111,13 @@ def backward(program: Program, values: Sequence[float]) -> list[float]:
         try:
             local = step.op.grad(xs, y)
         except (ArithmeticError, ValueError):
-            raise DomainFault(program, index, "backward", xs, _reason(program, index, xs, None, "backward")) from None
+            raise DomainFault(program, index, "backward", xs) from None
         for slot, partial in zip(step.args, local):
             if slot >= n_wires:
                 continue  # a literal constant: its gradient is never reported (pow(x, 3) at x < 0)
             contribution = upstream * partial
             if not _isfinite(contribution):
-                raise DomainFault(program, index, "backward", xs, _reason(program, index, xs, None, "backward"))
+                raise DomainFault(program, index, "backward", xs)
             grads[slot] += contribution
     return grads
 

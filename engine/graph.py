@@ -46,12 +46,13 @@ def build_graph(spec: CircuitSpec) -> nx.DiGraph:
     return graph
 
 
-def compile_program(spec: CircuitSpec, place: Placer) -> tuple[Program, list[Issue]]:
+def compile_program(spec: CircuitSpec, place: Placer, key: str | None = None) -> tuple[Program, list[Issue]]:
     """Check the wiring and compile the evaluation plan.
 
     Args:
         spec: a schema-valid circuit.
         place: positions an issue at a loc of the YAML (``key=True`` for the key).
+        key: ``structure_key(spec)``, when the caller has it already.
 
     Returns:
         The program and the warnings (unused inputs and gates).
@@ -75,7 +76,7 @@ def compile_program(spec: CircuitSpec, place: Placer) -> tuple[Program, list[Iss
     if errors:
         raise GraphError(sorted(errors, key=lambda i: (i.line or 0, i.column or 0)))
     assert output is not None  # no errors means an output was found
-    return _program(spec, order, output), _unused(spec, graph, output, place)
+    return _program(spec, order, output, key or structure_key(spec)), _unused(spec, graph, output, place)
 
 
 _SALVAGED = frozenset({"unknown-wire", "cycle", "duplicate-wire", "arity"})
@@ -185,7 +186,7 @@ def _unused(spec: CircuitSpec, graph: nx.DiGraph, output: str, place: Placer) ->
     return warnings
 
 
-def _program(spec: CircuitSpec, order: list[str], output: str) -> Program:
+def _program(spec: CircuitSpec, order: list[str], output: str, key: str) -> Program:
     wires = [*spec.inputs, *order]
     slot = {name: i for i, name in enumerate(wires)}
     constants: list[float] = []
@@ -204,5 +205,5 @@ def _program(spec: CircuitSpec, order: list[str], output: str) -> Program:
                     constants.append(ref)
                 args.append(constant_slot[text])
         steps.append(Step(OPS[gate.op], slot[name], tuple(args)))
-    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], structure_key(spec),
+    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], key,
                    index=slot)

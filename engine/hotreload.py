@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from engine.catalog import Catalog, Outcome, Update, discover
+from engine.catalog import CIRCUIT_SUFFIXES, Catalog, Update, discover
 from engine.circuit import Circuit
 from engine.errors import Issue, LoadError
 from engine.loader import DEFAULT_MAX_BYTES
@@ -150,25 +150,11 @@ class _Reloader:
         return [self.catalog.remove(p) for p in [str(path), *self.catalog.below(path)]]
 
     def _reload(self, path: Path) -> Update | None:
-        data = self.catalog.read(path)
-        for attempt in range(SETTLE_ATTEMPTS + 1):
-            if isinstance(data, LoadError) and not path.exists():
-                return self.catalog.remove(path)
-            if self.catalog.unchanged(path, data):
-                return None
-            outcome = self.catalog.evaluate(path, data)
-            if not outcome.broken or attempt == SETTLE_ATTEMPTS:
-                return self.catalog.commit(outcome)
-            again = self._settled(path, outcome)
-            if again is None:
-                return None  # more events came: the next batch reads the finished file
-            if _same(again, data):
-                return self.catalog.commit(outcome)
-            data = again
-        return None  # pragma: no cover - the loop always returns
+        return self.catalog.reload(path, lambda: self._settled(path), SETTLE_ATTEMPTS)
 
-    def _settled(self, path: Path, outcome: Outcome) -> bytes | LoadError | None:
-        """After a broken read: the bytes once the file has been quiet, or None if it is still being written."""
+    def _settled(self, path: Path) -> bytes | LoadError | None:
+        """After a broken read: the bytes once the file has been quiet, or None if more
+        events came (the next batch reads the finished file)."""
         time.sleep(self.settle)
         if self.watcher is not None and self.watcher.has_pending(path):
             return None
@@ -179,13 +165,6 @@ class _Reloader:
             return  # nothing changed, or the watch was stopped: deliver nothing more
         self.on_event(WatchEvent(kind or update.kind, update.path, update.result, update.previous, update.stale,
                                  update.errors, (time.monotonic() - seen) * 1000, update.circuit))
-
-
-def _same(a: bytes | LoadError, b: bytes | LoadError) -> bool:
-    """The same bytes, or the same reading error, twice."""
-    if isinstance(a, LoadError) or isinstance(b, LoadError):
-        return isinstance(a, LoadError) and isinstance(b, LoadError) and a.issues == b.issues
-    return a == b
 
 
 def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *,
@@ -215,7 +194,7 @@ def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *
     catalog = Catalog(max_bytes=max_bytes)
     reloader = _Reloader(roots, on_event, catalog, max(debounce_ms / 1000, MIN_SETTLE_S))
     watcher = Watcher(roots, reloader.batch, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
-                      on_start=reloader.initial)
+                      suffixes=CIRCUIT_SUFFIXES, on_start=reloader.initial)
     reloader.watcher = watcher
     watcher.start()
     handle = WatchHandle(watcher, catalog)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.errors import CircuitError, EvaluationError, Issue
+from engine.errors import CircuitError, Issue
 
 if TYPE_CHECKING:
     from engine.circuit import Circuit
@@ -129,11 +129,7 @@ def evaluate_samples(circuit: Circuit, inputs: Mapping[str, Any],
         with paused_gc():
             values, slopes = run(program, matrix, all_grads=grads == "all")
     except SampleFault as fault:
-        issue = fault.fault.first
-        located = circuit.source.place(
-            Issue(issue.code, f"{issue.message} in {label(fault.sample)}", circuit.path, hint=issue.hint),
-            ("gates", fault.fault.gate), key=True)
-        raise EvaluationError([located]) from None
+        raise circuit.locate_fault(fault.fault, f" in {label(fault.sample)}") from None
     wires = program.wires
     named = wires if grads == "all" else program.inputs
     return Samples(circuit.name, program.output_name, matrix.shape[1],

@@ -232,11 +232,6 @@ class Watcher:
         """Whether `stop` was called: a long callback may end early."""
         return self._stopping
 
-    @property
-    def roots(self) -> list[Path]:
-        """The watched files and folders, as given."""
-        return [root.shown for root in self._roots]
-
     def start(self) -> None:
         """Establish the OS watches (before returning), then start the worker thread."""
         where = dict.fromkeys((root.absolute, True) if root.is_dir else (os.path.dirname(root.absolute), False)
