@@ -68,8 +68,6 @@ def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
 # ---- the catalog: path → last good circuit, current issues, content digest ----
 
 UpdateKind = Literal["added", "changed", "removed"]
-BROKEN: frozenset[str] = frozenset({"invalid", "error"})
-"""Statuses without values: such a result never replaces a last good one."""
 
 
 class ProgramCache:
@@ -140,7 +138,7 @@ class Outcome:
     @property
     def broken(self) -> bool:
         """No values: the file is invalid or its evaluation faulted."""
-        return self.result.status in BROKEN
+        return self.result.broken
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +161,7 @@ class Entry:
     @property
     def stale(self) -> bool:
         """The file is broken now, and `good` is an older, last good result."""
-        return self.latest.status in BROKEN and self.good is not None
+        return self.latest.broken and self.good is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +235,7 @@ class Catalog:
             return Outcome(where, None, Result.from_error(data.at(where), where, Path(path).stem))
         hits = self.programs.hits
         result, circuit = evaluate_source(data, where, compile=self.programs.compile)
-        broken = result.status in BROKEN
-        return Outcome(where, digest(data), result, None if broken else circuit, self.programs.hits > hits)
+        return Outcome(where, digest(data), result, None if result.broken else circuit, self.programs.hits > hits)
 
     def commit(self, outcome: Outcome) -> Update:
         """Record `outcome` as the file's current state and say how it changed."""

@@ -54,7 +54,7 @@ def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> Non
 
 def render_result(result: Result, stream: IO[str] | None = None) -> None:
     """A table of every wire (value, gradient), the output first, then the checks."""
-    if result.status in ("invalid", "error"):
+    if result.broken:
         return
     if wants_plain(stream or sys.stdout):  # no colour: skip importing rich when the layout allows
         text = result_text(result, fmt)

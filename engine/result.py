@@ -84,6 +84,11 @@ class Result:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def broken(self) -> bool:
+        """No values: the circuit is invalid or its evaluation faulted."""
+        return self.status in ("invalid", "error")
+
     def failures(self) -> list[Issue]:
         """Errors plus failed checks, as located issues (what a report lists)."""
         issues = list(self.errors)

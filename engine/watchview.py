@@ -20,6 +20,8 @@ from typing import IO, Any
 from engine.report import console, fmt, render_issues, result_issues, to_json
 from engine.result import Result
 from engine.hotreload import WatchEvent, WatchHandle, watch
+from engine.loader import DEFAULT_MAX_BYTES
+from engine.watcher import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL
 
 MAX_ROWS = 40
 """Larger circuits show the output and the wires that changed, not every wire."""
@@ -35,15 +37,14 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminate
 
 
-def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False, poll_interval: float = 0.25,
-              debounce_ms: float = 50, max_bytes: int | None = None) -> int:
+def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False,
+              poll_interval: float = DEFAULT_POLL_INTERVAL, debounce_ms: float = DEFAULT_DEBOUNCE_MS,
+              max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Watch `paths`, printing every event, until Ctrl-C or SIGTERM; return the exit code.
 
     Both signals end the watch cleanly with exit code 0. A reader that closes
     the pipe ends it too (also 0). A missing path is a usage error (2).
     """
-    from engine.loader import DEFAULT_MAX_BYTES
-
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"error: no such file or folder: {', '.join(repr(m) for m in missing)}", file=sys.stderr)
@@ -54,7 +55,7 @@ def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False, 
     code = 0
     try:
         handle = watch(paths, show, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
-                       max_bytes=max_bytes or DEFAULT_MAX_BYTES)
+                       max_bytes=max_bytes)
         handle.wait()
     except (KeyboardInterrupt, _Terminate):
         pass
@@ -100,17 +101,15 @@ def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
     if event.kind != "initial":
         head += f" ({event.latency_ms:.1f} ms)"
     result = event.result
+    out.print(head, style="dim", markup=False)
     if event.kind == "removed" or result is None:
-        out.print(head, style="dim", markup=False)
+        pass
     elif event.stale:
-        out.print(head, style="dim", markup=False)
         out.print(f"broken: keeping the last good result (stale): {result.output} = {fmt(result.value)}",
                   style="bold red", markup=False)
-    elif result.status in ("invalid", "error"):
-        out.print(head, style="dim", markup=False)
+    elif result.broken:
         out.print(f"{result.circuit}: {result.status}", style="bold red", markup=False)
     else:
-        out.print(head, style="dim", markup=False)
         _table(out, result, event.previous if event.kind != "initial" else None)
     (stream or sys.stdout).flush()
     write_issues(event, errors)
