@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import discover
-from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file
+from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file, read_source
 from engine.deadline import Expired, run_with_deadline
-from engine.errors import Issue, LoadError
-from engine.loader import DEFAULT_MAX_BYTES, read_bytes
+from engine.errors import Issue
+from engine.loader import DEFAULT_MAX_BYTES
 from engine.pool import ProcessPool, TaskTimeout, WorkerDied, emit
 from engine.result import STATUSES, Result
 
@@ -183,15 +183,6 @@ def evaluate_chunk(paths: tuple[str, ...], sources: tuple[bytes, ...], check: bo
     return kept
 
 
-def read_source(path: str, max_bytes: int) -> bytes | Result:
-    """A file's bytes, or the ``invalid`` result of a file that cannot be read."""
-    started = time.perf_counter()
-    try:
-        return read_bytes(Path(path), max_bytes)
-    except LoadError as error:
-        return Result.from_error(error, path, Path(path).stem, (time.perf_counter() - started) * 1000)
-
-
 def timeout_result(path: str, timeout: float, elapsed_ms: float) -> Result:
     """The result of a circuit stopped at the time limit."""
     return _error_result(path, "timeout", f"evaluation took longer than the {timeout:g} s limit",
@@ -209,14 +200,19 @@ def _error_result(path: str, code: str, message: str, hint: str, elapsed_ms: flo
                   elapsed_ms=elapsed_ms)
 
 
+def _failure_result(path: str, failure: TaskTimeout | WorkerDied, timeout: float | None) -> Result:
+    """The result of a circuit whose task the pool stopped (time limit) or lost (dead worker)."""
+    if isinstance(failure, TaskTimeout):
+        return timeout_result(path, timeout or 0.0, (timeout or 0.0) * 1000)
+    return worker_died_result(path, str(failure))
+
+
 def outcome(future: Future[Any], path: str, timeout: float | None) -> Result:
     """The result a finished future stands for, whatever way its task ended."""
     try:
         return future.result()
-    except TaskTimeout:
-        return timeout_result(path, timeout if timeout is not None else 0.0, (timeout or 0.0) * 1000)
-    except WorkerDied as died:
-        return worker_died_result(path, str(died))
+    except (TaskTimeout, WorkerDied) as failure:
+        return _failure_result(path, failure, timeout)
     except Exception as exc:  # noqa: BLE001 - one circuit's trouble must not end the batch
         if type(exc).__name__ == "KilledWorker":  # Dask gave up after its workers kept dying on this task
             return worker_died_result(path, "the cluster's workers kept dying on it")
@@ -239,8 +235,7 @@ def chunk_outcome(future: Future[Any], paths: tuple[str, ...],
         results = list(failure.done)
         if len(results) >= len(paths):  # it had delivered every result already
             return results[:len(paths)], []
-        results.append(timeout_result(paths[len(results)], timeout or 0.0, (timeout or 0.0) * 1000)
-                       if isinstance(failure, TaskTimeout) else worker_died_result(paths[len(results)], str(failure)))
+        results.append(_failure_result(paths[len(results)], failure, timeout))
     except Exception:  # noqa: BLE001 - e.g. Dask's KilledWorker: nobody knows which circuit is to blame
         return [], None
     return results, list(range(len(results), len(paths)))

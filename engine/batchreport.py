@@ -24,12 +24,11 @@ from engine.batching import BatchReport
 from engine.report import fmt, github_annotation, to_json
 from engine.result import Result
 
-FORMATS = ("text", "json", "junit", "github")
 _STATUS_STYLE = {"ok": "green", "failed": "yellow", "invalid": "red", "error": "red"}
 
 
 def render(report: BatchReport, format_: str, *, color: bool = False) -> str:
-    """The report as text in `format_` (one of `FORMATS`)."""
+    """The report as text in `format_`: ``text``, ``json``, ``junit`` or ``github``."""
     if format_ == "json":
         return to_json(report.to_dict()) + "\n"
     if format_ == "junit":

@@ -244,6 +244,15 @@ def evaluate_source(data: bytes, path: str, inputs: Mapping[str, float] | None =
     return replace(result, elapsed_ms=_since(started)), circuit
 
 
+def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Result:
+    """A file's bytes, or the ``invalid`` result of a file that cannot be read."""
+    started = time.perf_counter()
+    try:
+        return read_bytes(Path(path), max_bytes)
+    except CircuitError as error:
+        return Result.from_error(error, path, Path(path).stem, _since(started))
+
+
 def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *, check: bool = False,
                   check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
                   max_bytes: int = DEFAULT_MAX_BYTES, source: bytes | None = None) -> Result:
@@ -255,10 +264,9 @@ def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *
     started = time.perf_counter()
     where = str(path)
     if source is None:
-        try:
-            source = read_bytes(Path(path), max_bytes)
-        except CircuitError as error:
-            return Result.from_error(error, where, Path(path).stem, _since(started))
+        source = read_source(where, max_bytes)
+        if isinstance(source, Result):
+            return source
     result, _ = evaluate_source(source, where, inputs, check=check, check_tolerance=check_tolerance)
     return replace(result, elapsed_ms=_since(started))
 

@@ -16,9 +16,11 @@ from typing import Annotated
 
 import typer
 
-# engine.loader.DEFAULT_MAX_BYTES, spelt out so that `circuit --help` need not import
-# the loader (and with it yaml and pydantic); a test keeps the two equal
+# engine.loader.DEFAULT_MAX_BYTES and engine.circuit.DEFAULT_CHECK_TOLERANCE, spelt out
+# so that `circuit --help` need not import the loader (and with it yaml and pydantic);
+# a test keeps them equal
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_CHECK_TOLERANCE = 1e-5
 
 
 class ExitCode(enum.IntEnum):
@@ -48,6 +50,8 @@ app = typer.Typer(
 )
 
 MaxBytes = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")]
+CheckTolerance = Annotated[float, typer.Option(
+    "--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")]
 
 
 class UsageError(Exception):
@@ -81,8 +85,7 @@ def eval_command(
         "--set", metavar="NAME=VALUE", help="Override an input for this evaluation (repeatable).")] = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Compare gradients with centred finite differences.")] = False,
-    check_tolerance: Annotated[float, typer.Option(
-        "--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")] = 1e-5,
+    check_tolerance: CheckTolerance = DEFAULT_CHECK_TOLERANCE,
     format_: Annotated[Format, typer.Option("--format", help="Output format (CSV as text with --inputs).")] = Format.text,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
     inputs: Annotated[Path | None, typer.Option(
@@ -186,8 +189,7 @@ def batch_command(
         "--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs; 1 runs in-process).")] = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Also compare gradients with centred finite differences.")] = False,
-    check_tolerance: Annotated[float, typer.Option(
-        "--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")] = 1e-5,
+    check_tolerance: CheckTolerance = DEFAULT_CHECK_TOLERANCE,
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", metavar="GLOB", help="Leave out files whose path or name matches (repeatable).")] = None,
     format_: Annotated[BatchFormat, typer.Option("--format", help="Report format.")] = BatchFormat.text,

@@ -154,6 +154,12 @@ def test_cli_max_bytes_default_matches_the_loader() -> None:
     assert cli.DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
 
 
+def test_cli_check_tolerance_default_matches_the_api() -> None:
+    from engine.circuit import DEFAULT_CHECK_TOLERANCE
+
+    assert cli.DEFAULT_CHECK_TOLERANCE == DEFAULT_CHECK_TOLERANCE
+
+
 def test_output_to_a_folder_is_a_usage_error(suite: Path) -> None:
     done = circuit("batch", "suite/good", "--output", "suite", cwd=Path.cwd())
     assert (done.returncode, done.stdout, done.stderr) == (
