@@ -10,6 +10,8 @@ cells), the functions return None and the caller uses rich.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
 
 from engine.errors import Issue
@@ -39,30 +41,55 @@ def issues_text(issues: list[Issue]) -> str:
     return "".join(issue.render() + "\n" for issue in issues)
 
 
-def result_text(result: Result, fmt: object) -> str | None:
-    """The result's table (output first), gradient-check table and check summary,
-    or None where rich must lay it out.
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """What a table shows, for rich and for the plain layout alike.
+
+    Attributes:
+        title: the line above the table.
+        header: column names.
+        rows: cells, as text.
+        right: per column, whether it is right-aligned.
+        styles: per row, a rich style (None: plain).
+    """
+
+    title: str
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    right: tuple[bool, ...]
+    styles: list[str | None]
+
+
+def result_tables(result: Result, fmt: Callable[[float | None], str]) -> list[TableSpec]:
+    """The result's tables: every wire (output first), then the gradient check if one ran."""
+    order = [result.output, *(w for w in result.values if w != result.output)]
+    tables = [TableSpec(f"{result.circuit}: {result.output} = {fmt(result.value)}",
+                        ("wire", "value", f"∂{result.output}/∂wire"),
+                        [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order],
+                        (False, True, True), ["bold" if wire == result.output else None for wire in order])]
+    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+    if grad_checks:
+        tables.append(TableSpec(
+            "gradient check (centred differences)", ("input", "analytic", "numerical", "abs error", "rel error", ""),
+            [(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}",
+              "kink" if c.on_kink else "ok" if c.passed else "FAIL") for c in grad_checks],
+            (False, True, True, True, True, False), [None if c.passed else "bold red" for c in grad_checks]))
+    return tables
+
+
+def result_text(result: Result, fmt: Callable[[float | None], str]) -> str | None:
+    """The result's tables and check summary, or None where rich must lay it out.
 
     Args:
         result: an evaluated result.
         fmt: formats one number (`engine.report.fmt`).
     """
-    order = [result.output, *(w for w in result.values if w != result.output)]
-    rows = [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order]  # type: ignore[operator]
-    title = f"{result.circuit}: {result.output} = {fmt(result.value)}"  # type: ignore[operator]
-    lines = _table(title, ("wire", "value", f"∂{result.output}/∂wire"), rows, (False, True, True))
-    if lines is None:
-        return None
-    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
-    if grad_checks:
-        check_rows = [(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}",  # type: ignore[operator]
-                       "kink" if c.on_kink else "ok" if c.passed else "FAIL") for c in grad_checks]
-        checks = _table("gradient check (centred differences)",
-                        ("input", "analytic", "numerical", "abs error", "rel error", ""), check_rows,
-                        (False, True, True, True, True, False))
-        if checks is None:
+    lines: list[str] = []
+    for spec in result_tables(result, fmt):
+        table = _table(spec.title, spec.header, spec.rows, spec.right)
+        if table is None:
             return None
-        lines += checks
+        lines += table
     summary = checks_summary(result)
     if summary:
         lines.append(summary)

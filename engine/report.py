@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Issue
-from engine.plain import checks_summary, issues_text, result_text, wants_plain
+from engine.plain import checks_summary, issues_text, result_tables, result_text, wants_plain
 from engine.result import Result
 
 
@@ -64,27 +64,13 @@ def render_result(result: Result, stream: IO[str] | None = None) -> None:
     from rich.table import Table
 
     out = console(stream)
-    title = f"{result.circuit}: {result.output} = {fmt(result.value)}"
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("wire")
-    table.add_column("value", justify="right")
-    table.add_column(f"∂{result.output}/∂wire", justify="right")
-    order = [result.output, *(w for w in result.values if w != result.output)]
-    for wire in order:
-        style = "bold" if wire == result.output else None
-        table.add_row(wire, fmt(result.values[wire]), fmt(result.grads[wire]), style=style)
-    out.print(table)
-    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
-    if grad_checks:
-        checks = Table(title="gradient check (centred differences)", title_justify="left", show_edge=False,
-                       pad_edge=False)
-        for column in ("input", "analytic", "numerical", "abs error", "rel error", ""):
-            checks.add_column(column, justify="left" if column in ("input", "") else "right")
-        for c in grad_checks:
-            verdict = "kink" if c.on_kink else "ok" if c.passed else "FAIL"
-            checks.add_row(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}", verdict,
-                           style=None if c.passed else "bold red")
-        out.print(checks)
+    for spec in result_tables(result, fmt):
+        table = Table(title=spec.title, title_justify="left", show_edge=False, pad_edge=False)
+        for name, right in zip(spec.header, spec.right):
+            table.add_column(name, justify="right" if right else "left")
+        for row, style in zip(spec.rows, spec.styles):
+            table.add_row(*row, style=style)
+        out.print(table)
     summary = checks_summary(result)
     if summary:
         out.print(summary, markup=False)
