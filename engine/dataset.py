@@ -69,7 +69,7 @@ def _parse(reader: Any, known: Sequence[str], where: str) -> Dataset:
                                hint="the first row names inputs, e.g. `x,y`")])
     names = [cell.strip() for cell in header]
     issues: list[Issue] = []
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     for index, name in enumerate(names):
         column = _column(header, index)
         if name not in known:
@@ -79,7 +79,7 @@ def _parse(reader: Any, known: Sequence[str], where: str) -> Dataset:
         elif name in seen:
             issues.append(Issue("duplicate-column", f"column '{name}' appears twice", where, 1, column,
                                 hint="keep one of them"))
-        seen.setdefault(name, index)
+        seen.add(name)
     rows: list[list[float]] = []
     lines: list[int] = []
     width = len(names)
