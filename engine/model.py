@@ -58,7 +58,7 @@ def _number(value: Any) -> float:
 def _wire_ref(value: Any) -> str | float:
     # A gate input is a wire name or a literal number (a constant).
     if isinstance(value, str):
-        if not _IDENTIFIER_RE.match(value):
+        if not _IDENTIFIER_RE.fullmatch(value):
             raise PydanticCustomError("bad_wire_ref", "'{value}' is neither a wire name nor a number", {"value": value})
         return value
     return _number(value)
