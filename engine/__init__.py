@@ -19,24 +19,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.batching import BatchReport, batch
+    from engine.batching.runner import BatchReport, batch
     from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
     from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
-    from engine.hotreload import WatchEvent, WatchHandle, watch
     from engine.ops import OPS, Op
     from engine.result import Check, Result
+    from engine.watching.session import WatchEvent, WatchHandle, watch
 
-# Names are imported on first use (PEP 562), so that `import engine.cli` and
+# Names are imported on first use (PEP 562), so that `import engine.cli.app` and
 # `circuit --help` do not pay for pydantic, networkx and yaml.
 _LAZY = {
-    "BatchReport": "engine.batching", "batch": "engine.batching",
-    "Circuit": "engine.circuit", "evaluate_file": "engine.circuit", "load_circuit": "engine.circuit",
+    "BatchReport": "engine.batching.runner",
+    "batch": "engine.batching.runner",
+    "Circuit": "engine.circuit",
+    "evaluate_file": "engine.circuit",
+    "load_circuit": "engine.circuit",
     "parse_circuit": "engine.circuit",
-    "CircuitError": "engine.errors", "EvaluationError": "engine.errors", "GraphError": "engine.errors",
-    "Issue": "engine.errors", "LoadError": "engine.errors", "SchemaError": "engine.errors",
-    "OPS": "engine.ops", "Op": "engine.ops",
-    "WatchEvent": "engine.hotreload", "WatchHandle": "engine.hotreload", "watch": "engine.hotreload",
-    "Check": "engine.result", "Result": "engine.result",
+    "CircuitError": "engine.errors",
+    "EvaluationError": "engine.errors",
+    "GraphError": "engine.errors",
+    "Issue": "engine.errors",
+    "LoadError": "engine.errors",
+    "SchemaError": "engine.errors",
+    "OPS": "engine.ops",
+    "Op": "engine.ops",
+    "WatchEvent": "engine.watching.session",
+    "WatchHandle": "engine.watching.session",
+    "watch": "engine.watching.session",
+    "Check": "engine.result",
+    "Result": "engine.result",
 }
 
 
@@ -55,7 +66,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-__version__ = "0.1.0"
+from engine.version import __version__
 
 __all__ = [
     "BatchReport",

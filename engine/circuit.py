@@ -15,19 +15,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine import codegen, evaluator
+from engine.compile.graph import Placer, compile_program, salvage_issues
 from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
-from engine.evaluator import DomainFault
-from engine.graph import Placer, compile_program, salvage_issues
-from engine.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
-from engine.model import CircuitSpec
+from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
+from engine.format.model import CircuitSpec
 from engine.program import Program
-from engine.result import Check, Result
-
-if TYPE_CHECKING:
-    from engine.samples import GradsWanted, Samples
+from engine.result import Array, Check, GradsWanted, Result, Samples, sample_label
+from engine.run import codegen, interpreter
+from engine.run.interpreter import DomainFault
 
 DEFAULT_CHECK_TOLERANCE = 1e-5
 
@@ -69,19 +66,35 @@ class Circuit:
             if name not in values:
                 raise self.unknown_input(name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise CircuitError([Issue("invalid-number", f"input '{name}' must be a finite number, got {value!r}",
-                                          self.path, hint="e.g. --set x=1.5")])
+                raise CircuitError(
+                    [
+                        Issue(
+                            "invalid-number",
+                            f"input '{name}' must be a finite number, got {value!r}",
+                            self.path,
+                            hint="e.g. --set x=1.5",
+                        )
+                    ]
+                )
             values[name] = float(value)
         return [values[name] for name in self.program.inputs]
 
     def unknown_input(self, name: str) -> CircuitError:
         """The error for an override naming no input, with a did-you-mean."""
-        hint = (did_you_mean(name, self.defaults) or "inputs: " + ", ".join(self.defaults)) if self.defaults \
+        hint = (
+            (did_you_mean(name, self.defaults) or "inputs: " + ", ".join(self.defaults))
+            if self.defaults
             else "the circuit has no inputs"
+        )
         return CircuitError([Issue("unknown-input", f"no input named '{name}'", self.path, hint=hint)])
 
-    def evaluate(self, inputs: Mapping[str, float] | None = None, *, check: bool = False,
-                 check_tolerance: float = DEFAULT_CHECK_TOLERANCE) -> Result:
+    def evaluate(
+        self,
+        inputs: Mapping[str, float] | None = None,
+        *,
+        check: bool = False,
+        check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    ) -> Result:
         """Forward values and backward gradients of every wire.
 
         Args:
@@ -111,12 +124,23 @@ class Circuit:
         named_values = dict(zip(program.wires, values))
         named_grads = dict(zip(program.wires, grads))
         status = "ok" if all(c.passed for c in checks) else "failed"
-        return Result(self.path, self.name, status, program.output_name, values[program.output],
-                      named_values, named_grads, tuple(checks), (), tuple(warnings),
-                      (time.perf_counter() - started) * 1000)
+        return Result(
+            self.path,
+            self.name,
+            status,
+            program.output_name,
+            values[program.output],
+            named_values,
+            named_grads,
+            tuple(checks),
+            (),
+            tuple(warnings),
+            (time.perf_counter() - started) * 1000,
+        )
 
-    def evaluate_samples(self, inputs: Mapping[str, Any], *, label: Callable[[int], str] | None = None,
-                         grads: GradsWanted = "inputs") -> Samples:
+    def evaluate_samples(
+        self, inputs: Mapping[str, Any], *, label: Callable[[int], str] | None = None, grads: GradsWanted = "inputs"
+    ) -> Samples:
         """Values of every wire and gradients for a batch of samples (numpy arrays).
 
         Args:
@@ -134,15 +158,20 @@ class Circuit:
             CircuitError: unknown inputs, mismatched lengths, non-finite numbers.
             EvaluationError: a domain fault, located at the gate, naming the first faulting sample.
         """
-        from engine.samples import evaluate_samples, sample_label
-
-        return evaluate_samples(self, inputs, label or sample_label, grads)
+        return _evaluate_samples(self, inputs, label or sample_label, grads)
 
     def locate_fault(self, fault: DomainFault, where: str = "") -> EvaluationError:
         """`fault` as an error at its gate's line (`where`, e.g. " in sample 3", ends the message)."""
         issue = fault.first
-        return EvaluationError([self.source.place(Issue(issue.code, issue.message + where, self.path, hint=issue.hint),
-                                                  ("gates", fault.gate), key=True)])
+        return EvaluationError(
+            [
+                self.source.place(
+                    Issue(issue.code, issue.message + where, self.path, hint=issue.hint),
+                    ("gates", fault.gate),
+                    key=True,
+                )
+            ]
+        )
 
     def _expectations(self, values: list[float], grads: list[float]) -> list[Check]:
         expect = self.spec.expect
@@ -151,33 +180,56 @@ class Circuit:
         index = self.program.index
         tolerance = expect.tolerance
         checks = []
-        for kind, section, table, actual in (("expect_value", "values", expect.values, values),
-                                             ("expect_grad", "grads", expect.grads, grads)):
+        for kind, section, table, actual in (
+            ("expect_value", "values", expect.values, values),
+            ("expect_grad", "grads", expect.grads, grads),
+        ):
             for wire, expected in table.items():
                 got = actual[index[wire]]
                 line, column = self.source.locate(("expect", section, wire))
                 checks.append(Check(kind, wire, expected, got, close(got, expected, tolerance), line, column))
         return checks
 
-    def _gradient_check(self, point: list[float], values: list[float], grads: list[float],
-                        tolerance: float, warnings: list[Issue]) -> list[Check]:
+    def _gradient_check(
+        self, point: list[float], values: list[float], grads: list[float], tolerance: float, warnings: list[Issue]
+    ) -> list[Check]:
         program = self.program
-        kinks = evaluator.kinked_steps(program, values)
-        on_kink = evaluator.upstream_inputs(program, kinks)
+        kinks = interpreter.kinked_steps(program, values)
+        on_kink = interpreter.upstream_inputs(program, kinks)
         for index in kinks:
             gate = program.gate_of(index)
             line, column = self.source.locate(("gates", gate), key=True)
-            warnings.append(Issue("kink", f"gate '{gate}' ({program.steps[index].op.name}) sits exactly on a kink; "
-                                  "finite differences are unreliable here", self.path, line, column,
-                                  hint="move the inputs off the kink (e.g. with --set) to check this gate",
-                                  severity="warning"))
+            warnings.append(
+                Issue(
+                    "kink",
+                    f"gate '{gate}' ({program.steps[index].op.name}) sits exactly on a kink; "
+                    "finite differences are unreliable here",
+                    self.path,
+                    line,
+                    column,
+                    hint="move the inputs off the kink (e.g. with --set) to check this gate",
+                    severity="warning",
+                )
+            )
         checks = []
-        for entry in evaluator.numerical_gradients(program, point, grads):
+        for entry in interpreter.numerical_gradients(program, point, grads):
             wire = program.wires[entry.slot]
             line, column = self.source.locate(("inputs", wire), key=True)
             passed = close(entry.analytic, entry.numeric, tolerance) or entry.slot in on_kink
-            checks.append(Check("grad_check", wire, entry.numeric, entry.analytic, passed, line, column,
-                                entry.abs_error, entry.rel_error, entry.slot in on_kink))
+            checks.append(
+                Check(
+                    "grad_check",
+                    wire,
+                    entry.numeric,
+                    entry.analytic,
+                    passed,
+                    line,
+                    column,
+                    entry.abs_error,
+                    entry.rel_error,
+                    entry.slot in on_kink,
+                )
+            )
         return checks
 
 
@@ -189,8 +241,9 @@ def close(actual: float, expected: float, tolerance: float) -> bool:
 Compiler = Callable[[CircuitSpec, Placer], tuple[Program, list[Issue]]]
 
 
-def parse_circuit(text: str, name: str | None = None, *, path: str | None = None,
-                  compile: Compiler = compile_program) -> Circuit:
+def parse_circuit(
+    text: str, name: str | None = None, *, path: str | None = None, compile: Compiler = compile_program
+) -> Circuit:
     """Validate and compile a circuit from YAML text.
 
     Args:
@@ -225,9 +278,15 @@ def load_circuit(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Cir
     return parse_circuit(text, Path(path).stem, path=where)
 
 
-def evaluate_source(data: bytes, path: str, inputs: Mapping[str, float] | None = None, *, check: bool = False,
-                    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-                    compile: Compiler = compile_program) -> tuple[Result, Circuit | None]:
+def evaluate_source(
+    data: bytes,
+    path: str,
+    inputs: Mapping[str, float] | None = None,
+    *,
+    check: bool = False,
+    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    compile: Compiler = compile_program,
+) -> tuple[Result, Circuit | None]:
     """Decode, validate, compile and evaluate a file's bytes; user errors become the result's status.
 
     Returns:
@@ -239,8 +298,13 @@ def evaluate_source(data: bytes, path: str, inputs: Mapping[str, float] | None =
         circuit = parse_circuit(decode(data, path), Path(path).stem, path=path, compile=compile)
         result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
     except CircuitError as error:
-        return Result.from_error(error, path, circuit.name if circuit else Path(path).stem, _since(started),
-                                 circuit.warnings if circuit else ()), circuit
+        return Result.from_error(
+            error,
+            path,
+            circuit.name if circuit else Path(path).stem,
+            _since(started),
+            circuit.warnings if circuit else (),
+        ), circuit
     return replace(result, elapsed_ms=_since(started)), circuit
 
 
@@ -253,9 +317,15 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Result
         return Result.from_error(error, path, Path(path).stem, _since(started))
 
 
-def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *, check: bool = False,
-                  check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-                  max_bytes: int = DEFAULT_MAX_BYTES, source: bytes | None = None) -> Result:
+def evaluate_file(
+    path: str | Path,
+    inputs: Mapping[str, float] | None = None,
+    *,
+    check: bool = False,
+    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    source: bytes | None = None,
+) -> Result:
     """Load and evaluate one file; user errors become the result's status, never exceptions.
 
     `source` is the file's content when it was read elsewhere (batch workers on
@@ -273,3 +343,116 @@ def evaluate_file(path: str | Path, inputs: Mapping[str, float] | None = None, *
 
 def _since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _input_matrix(circuit: Circuit, inputs: Mapping[str, Any], label: Callable[[int], str] = sample_label) -> Array:
+    """The (n_inputs, n_samples) float array: the file's values, overridden by `inputs`.
+
+    Each override is a number (the same for every sample) or a sequence/array of
+    one number per sample; all sequences must have the same length.
+
+    Raises:
+        CircuitError: an unknown input, mismatched lengths, or a non-finite number.
+    """
+    from engine.run.arrays import numpy
+
+    np = numpy()
+    program = circuit.program
+    columns: dict[str, Array] = {}
+    n = None
+    for name, given in inputs.items():
+        if name not in circuit.defaults:
+            raise circuit.unknown_input(name)
+        try:
+            column = np.asarray(given, dtype=float)
+        except (TypeError, ValueError):
+            raise CircuitError(
+                [
+                    Issue(
+                        "invalid-number",
+                        f"input '{name}' must be numbers, got {given!r:.60}",
+                        circuit.path,
+                        hint="pass a number or a sequence of numbers",
+                    )
+                ]
+            ) from None
+        if column.ndim > 1:
+            raise CircuitError(
+                [
+                    Issue(
+                        "invalid-number",
+                        f"input '{name}' must be one-dimensional, got shape {column.shape}",
+                        circuit.path,
+                        hint="pass one number per sample",
+                    )
+                ]
+            )
+        if column.ndim == 1:
+            if n is not None and len(column) != n:
+                raise CircuitError(
+                    [
+                        Issue(
+                            "sample-count",
+                            f"input '{name}' has {len(column)} samples, others have {n}",
+                            circuit.path,
+                            hint="give every input as many samples",
+                        )
+                    ]
+                )
+            n = len(column)
+        bad = np.flatnonzero(~np.isfinite(column.reshape(-1)))
+        if len(bad):
+            where = f" in {label(int(bad[0]))}" if column.ndim == 1 else ""
+            raise CircuitError(
+                [
+                    Issue(
+                        "invalid-number",
+                        f"input '{name}' must be a finite number{where}, got {column.reshape(-1)[bad[0]]}",
+                        circuit.path,
+                        hint="NaN and infinities are not allowed",
+                    )
+                ]
+            )
+        columns[name] = column
+    n = 1 if n is None else n
+    matrix = np.empty((program.n_inputs, n))
+    for slot, name in enumerate(program.inputs):
+        matrix[slot] = columns.get(name, circuit.defaults[name])
+    return matrix
+
+
+def _evaluate_samples(
+    circuit: Circuit,
+    inputs: Mapping[str, Any],
+    label: Callable[[int], str] = sample_label,
+    grads: GradsWanted = "inputs",
+) -> Samples:
+    """Forward values of every wire and backward gradients, for every sample.
+
+    Args:
+        circuit: the circuit.
+        inputs: input name → a number or one number per sample (others keep the file's value).
+        label: names a sample (by index) in messages, e.g. a CSV row.
+        grads: ``"inputs"`` for the inputs' gradients, ``"all"`` for every wire's
+            (one more array per gate to keep: slower and larger over big batches).
+
+    Raises:
+        CircuitError: bad inputs (see `input_matrix`).
+        EvaluationError: a domain fault, at the gate's line, naming the first faulting sample.
+    """
+    from engine.run.arrays import SampleFault, run
+
+    if grads not in ("inputs", "all"):
+        raise ValueError(f"grads must be 'inputs' or 'all', got {grads!r}")
+    matrix = _input_matrix(circuit, inputs, label)
+    program = circuit.program
+    try:
+        with paused_gc():
+            values, slopes = run(program, matrix, all_grads=grads == "all")
+    except SampleFault as fault:
+        raise circuit.locate_fault(fault.fault, f" in {label(fault.sample)}") from None
+    wires = program.wires
+    named = wires if grads == "all" else program.inputs
+    return Samples(
+        circuit.name, program.output_name, matrix.shape[1], dict(zip(wires, values)), dict(zip(named, slopes))
+    )

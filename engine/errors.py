@@ -124,3 +124,24 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     same_but_case = [name for name in names if name.lower() == word.lower()]
     matches = same_but_case or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None
+
+
+def github_escape(text: str, *, prop: bool = False) -> str:
+    """Escape text for a GitHub workflow command (``%``, newlines; ``:`` and ``,`` in properties)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github_annotation(issue: Issue) -> str:
+    """``::error file=…,line=…,col=…,title=…::message`` for one issue."""
+    kind = "error" if issue.severity == "error" else "warning"
+    props = [f"file={github_escape(issue.path or '', prop=True)}"]
+    if issue.line is not None:
+        props.append(f"line={issue.line}")
+        if issue.column is not None:
+            props.append(f"col={issue.column}")
+    props.append(f"title={github_escape(issue.code, prop=True)}")
+    message = issue.message + (f" (help: {issue.hint})" if issue.hint else "")
+    return f"::{kind} {','.join(props)}::{github_escape(message)}"

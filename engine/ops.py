@@ -28,7 +28,7 @@ Names = Sequence[str]
 # output's name for derivatives); None where a template does not cover an arity,
 # in which case generated code calls `forward` / `grad` themselves. Templates may
 # call _exp, _log, _sqrt, _tanh and _fsum (math's functions, which
-# `engine.codegen` provides to the generated code).
+# `engine.run.codegen` provides to the generated code).
 CodeTemplate = Callable[[Names], "str | None"]
 GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | str | None"]
 
@@ -169,6 +169,7 @@ def _times(*partials: str) -> GradTemplate:
     def chain(xs: Names, y: str, g: str) -> tuple[str, ...]:
         terms = (p.format(*xs, y=y) for p in partials)
         return tuple(g if t == "1.0" else f"-{g}" if t == "-1.0" else f"{g} * ({t})" for t in terms)
+
     return chain
 
 
@@ -197,8 +198,11 @@ def _grad_pick(cmp: str) -> GradTemplate:
         a, b = xs
         # A statement block: the loser's "+= g·0" changes no accumulator, so it is
         # left out; the upstream always reaches an input (no mask, see Op.masks).
-        return (f"if {a} {cmp} {b}:\n    {{d0}} += {g}\nelif {b} {cmp} {a}:\n    {{d1}} += {g}\n"
-                f"else:\n    {{d0}} += 0.5 * {g}\n    {{d1}} += 0.5 * {g}")
+        return (
+            f"if {a} {cmp} {b}:\n    {{d0}} += {g}\nelif {b} {cmp} {a}:\n    {{d1}} += {g}\n"
+            f"else:\n    {{d0}} += 0.5 * {g}\n    {{d1}} += 0.5 * {g}"
+        )
+
     return chain
 
 
@@ -211,13 +215,14 @@ def _v_split_among_ties(better: str) -> Callable[[Any, Sequence[Any], Any, Any],
         hits = [x == y for x in xs]
         share = gy / sum(hits[1:], hits[0].astype(np.int32))  # bool + bool would be `or`
         return tuple(share * h for h in hits)
+
     return chain
 
 
 def _v_products_of_others(np: Any, xs: Sequence[Any], gy: Any) -> tuple[Any, ...]:
     if len(xs) == 2:
         return (gy * xs[1], gy * xs[0])
-    return tuple(gy * math.prod(xs[:i] + xs[i + 1:]) for i in range(len(xs)))
+    return tuple(gy * math.prod(xs[:i] + xs[i + 1 :]) for i in range(len(xs)))
 
 
 def _v_sigmoid(np: Any, a: Any) -> Any:
@@ -243,92 +248,217 @@ def _v_pow(np: Any, a: Any, b: Any) -> Any:
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("add", 2, None, lambda *xs: math.fsum(xs) if len(xs) > 2 else xs[0] + xs[1],
-           lambda xs, y: (1.0,) * len(xs),
-           "x1 + x2 + …", "1 for every input",
-           code=lambda xs: " + ".join(xs) if len(xs) == 2 else f"_fsum(({', '.join(xs)},))",
-           grad_code=lambda xs, y, g: (g,) * len(xs),
-           vforward=lambda np, *xs: functools.reduce(np.add, xs),
-           vgrad=lambda np, xs, y, gy: (gy,) * len(xs)),
-        Op("sub", 2, 2, lambda a, b: a - b,
-           lambda xs, y: (1.0, -1.0),
-           "a − b", "∂a = 1, ∂b = −1",
-           code=_binary("{0} - {1}"), grad_code=_times("1.0", "-1.0"),
-           vforward=lambda np, a, b: a - b, vgrad=lambda np, xs, y, gy: (gy, -gy)),
-        Op("mul", 2, None, lambda *xs: math.prod(xs),
-           lambda xs, y: _products_of_others(xs),
-           "x1 · x2 · …", "∂xi = product of the other inputs",
-           code=lambda xs: " * ".join(xs),
-           grad_code=lambda xs, y, g: _times("{1}", "{0}")(xs, y, g) if len(xs) == 2 else None,
-           vforward=lambda np, *xs: math.prod(xs), vgrad=lambda np, xs, y, gy: _v_products_of_others(np, xs, gy)),
-        Op("div", 2, 2, lambda a, b: a / b,
-           lambda xs, y: (1.0 / xs[1], -xs[0] / (xs[1] * xs[1])),
-           "a / b", "∂a = 1/b, ∂b = −a/b²",
-           fault=lambda xs: "division by zero" if xs[1] == 0 else None,
-           code=_binary("{0} / {1}"), grad_code=_times("1.0 / {1}", "-{0} / ({1} * {1})"),
-           vforward=lambda np, a, b: a / b, vgrad=lambda np, xs, y, gy: (gy / xs[1], gy * (-xs[0] / (xs[1] * xs[1])))),
-        Op("neg", 1, 1, lambda a: -a,
-           lambda xs, y: (-1.0,),
-           "−a", "−1",
-           code=_unary("(-{0})"), grad_code=_times("-1.0"),
-           vforward=lambda np, a: -a, vgrad=lambda np, xs, y, gy: (-gy,), total=True),
-        Op("pow", 2, 2, _pow_forward, _pow_grad,
-           "a ^ b (b a wire or a constant)", "∂a = b·a^(b−1), ∂b = a^b·ln a (0 at a = 0, b > 0)",
-           fault=_pow_fault, vforward=_v_pow, vgrad=_v_pow_grad),
-        Op("exp", 1, 1, math.exp,
-           lambda xs, y: (y,),
-           "e^a", "e^a (the output)",
-           code=_unary("_exp({0})"), grad_code=_times("{y}"),
-           vforward=lambda np, a: np.exp(a), vgrad=lambda np, xs, y, gy: (gy * y,)),
-        Op("log", 1, 1, math.log,
-           lambda xs, y: (1.0 / xs[0],),
-           "ln a (a > 0)", "1/a",
-           fault=lambda xs: "log of a non-positive number" if xs[0] <= 0 else None,
-           code=_unary("_log({0})"), grad_code=_times("1.0 / {0}"),
-           vforward=lambda np, a: np.log(a), vgrad=lambda np, xs, y, gy: (gy / xs[0],)),
-        Op("sqrt", 1, 1, math.sqrt,
-           lambda xs, y: (0.5 / y,),
-           "√a (a ≥ 0)", "1/(2√a) (infinite at 0: a domain fault in the backward pass)",
-           fault=lambda xs: "sqrt of a negative number" if xs[0] < 0 else
-           "sqrt has an infinite slope at 0" if xs[0] == 0 else None,
-           code=_unary("_sqrt({0})"), grad_code=_times("0.5 / {y}"),
-           vforward=lambda np, a: np.sqrt(a), vgrad=lambda np, xs, y, gy: (gy * (0.5 / y),)),
-        Op("abs", 1, 1, abs,
-           lambda xs, y: (_sign(xs[0]),),
-           "|a|", "sign(a); 0 at a = 0",
-           kink=lambda xs: xs[0] == 0,
-           code=_unary("({0} if {0} > 0.0 else 0.0 - {0})"),
-           grad_code=_times("1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0"),
-           vforward=lambda np, a: np.abs(a), vgrad=lambda np, xs, y, gy: (gy * np.sign(xs[0]),), total=True),
-        Op("max", 2, None, lambda *xs: max(xs),
-           _split_among_ties,
-           "largest input", "1 for the largest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, max), code=_code_pick(">"), grad_code=_grad_pick(">"),
-           vforward=lambda np, *xs: functools.reduce(np.maximum, xs),
-           vgrad=_v_split_among_ties("greater"), total=True),
-        Op("min", 2, None, lambda *xs: min(xs),
-           _split_among_ties,
-           "smallest input", "1 for the smallest input; tied inputs share it evenly",
-           kink=lambda xs: _has_tie(xs, min), code=_code_pick("<"), grad_code=_grad_pick("<"),
-           vforward=lambda np, *xs: functools.reduce(np.minimum, xs),
-           vgrad=_v_split_among_ties("less"), total=True),
-        Op("sigmoid", 1, 1, _sigmoid,
-           lambda xs, y: (y * (1.0 - y),),
-           "1 / (1 + e^−a), stable for large |a|", "σ(a)·(1 − σ(a))",
-           code=_unary("(1.0 / (1.0 + _exp(-{0})) if {0} >= 0.0 else (_e := _exp({0})) / (1.0 + _e))"),
-           grad_code=_times("{y} * (1.0 - {y})"),
-           vforward=_v_sigmoid, vgrad=lambda np, xs, y, gy: (gy * (y - y * y),), total=True),
-        Op("tanh", 1, 1, math.tanh,
-           lambda xs, y: (1.0 - y * y,),
-           "tanh a", "1 − tanh²a",
-           code=_unary("_tanh({0})"), grad_code=_times("1.0 - {y} * {y}"),
-           vforward=lambda np, a: np.tanh(a), vgrad=lambda np, xs, y, gy: (gy * (1.0 - y * y),), total=True),
-        Op("relu", 1, 1, lambda a: a if a > 0 else 0.0,
-           lambda xs, y: (1.0 if xs[0] > 0 else 0.0,),
-           "max(a, 0)", "1 for a > 0, else 0 (0 at a = 0)",
-           kink=lambda xs: xs[0] == 0,
-           code=_unary("({0} if {0} > 0.0 else 0.0)"), grad_code=lambda xs, y, g: f"if {xs[0]} > 0.0:\n    {{d0}} += {g}", masks=True,
-           vforward=lambda np, a: np.maximum(a, 0.0), vgrad=lambda np, xs, y, gy: (gy * (xs[0] > 0),), total=True),
+        Op(
+            "add",
+            2,
+            None,
+            lambda *xs: math.fsum(xs) if len(xs) > 2 else xs[0] + xs[1],
+            lambda xs, y: (1.0,) * len(xs),
+            "x1 + x2 + …",
+            "1 for every input",
+            code=lambda xs: " + ".join(xs) if len(xs) == 2 else f"_fsum(({', '.join(xs)},))",
+            grad_code=lambda xs, y, g: (g,) * len(xs),
+            vforward=lambda np, *xs: functools.reduce(np.add, xs),
+            vgrad=lambda np, xs, y, gy: (gy,) * len(xs),
+        ),
+        Op(
+            "sub",
+            2,
+            2,
+            lambda a, b: a - b,
+            lambda xs, y: (1.0, -1.0),
+            "a − b",
+            "∂a = 1, ∂b = −1",
+            code=_binary("{0} - {1}"),
+            grad_code=_times("1.0", "-1.0"),
+            vforward=lambda np, a, b: a - b,
+            vgrad=lambda np, xs, y, gy: (gy, -gy),
+        ),
+        Op(
+            "mul",
+            2,
+            None,
+            lambda *xs: math.prod(xs),
+            lambda xs, y: _products_of_others(xs),
+            "x1 · x2 · …",
+            "∂xi = product of the other inputs",
+            code=lambda xs: " * ".join(xs),
+            grad_code=lambda xs, y, g: _times("{1}", "{0}")(xs, y, g) if len(xs) == 2 else None,
+            vforward=lambda np, *xs: math.prod(xs),
+            vgrad=lambda np, xs, y, gy: _v_products_of_others(np, xs, gy),
+        ),
+        Op(
+            "div",
+            2,
+            2,
+            lambda a, b: a / b,
+            lambda xs, y: (1.0 / xs[1], -xs[0] / (xs[1] * xs[1])),
+            "a / b",
+            "∂a = 1/b, ∂b = −a/b²",
+            fault=lambda xs: "division by zero" if xs[1] == 0 else None,
+            code=_binary("{0} / {1}"),
+            grad_code=_times("1.0 / {1}", "-{0} / ({1} * {1})"),
+            vforward=lambda np, a, b: a / b,
+            vgrad=lambda np, xs, y, gy: (gy / xs[1], gy * (-xs[0] / (xs[1] * xs[1]))),
+        ),
+        Op(
+            "neg",
+            1,
+            1,
+            lambda a: -a,
+            lambda xs, y: (-1.0,),
+            "−a",
+            "−1",
+            code=_unary("(-{0})"),
+            grad_code=_times("-1.0"),
+            vforward=lambda np, a: -a,
+            vgrad=lambda np, xs, y, gy: (-gy,),
+            total=True,
+        ),
+        Op(
+            "pow",
+            2,
+            2,
+            _pow_forward,
+            _pow_grad,
+            "a ^ b (b a wire or a constant)",
+            "∂a = b·a^(b−1), ∂b = a^b·ln a (0 at a = 0, b > 0)",
+            fault=_pow_fault,
+            vforward=_v_pow,
+            vgrad=_v_pow_grad,
+        ),
+        Op(
+            "exp",
+            1,
+            1,
+            math.exp,
+            lambda xs, y: (y,),
+            "e^a",
+            "e^a (the output)",
+            code=_unary("_exp({0})"),
+            grad_code=_times("{y}"),
+            vforward=lambda np, a: np.exp(a),
+            vgrad=lambda np, xs, y, gy: (gy * y,),
+        ),
+        Op(
+            "log",
+            1,
+            1,
+            math.log,
+            lambda xs, y: (1.0 / xs[0],),
+            "ln a (a > 0)",
+            "1/a",
+            fault=lambda xs: "log of a non-positive number" if xs[0] <= 0 else None,
+            code=_unary("_log({0})"),
+            grad_code=_times("1.0 / {0}"),
+            vforward=lambda np, a: np.log(a),
+            vgrad=lambda np, xs, y, gy: (gy / xs[0],),
+        ),
+        Op(
+            "sqrt",
+            1,
+            1,
+            math.sqrt,
+            lambda xs, y: (0.5 / y,),
+            "√a (a ≥ 0)",
+            "1/(2√a) (infinite at 0: a domain fault in the backward pass)",
+            fault=lambda xs: (
+                "sqrt of a negative number" if xs[0] < 0 else "sqrt has an infinite slope at 0" if xs[0] == 0 else None
+            ),
+            code=_unary("_sqrt({0})"),
+            grad_code=_times("0.5 / {y}"),
+            vforward=lambda np, a: np.sqrt(a),
+            vgrad=lambda np, xs, y, gy: (gy * (0.5 / y),),
+        ),
+        Op(
+            "abs",
+            1,
+            1,
+            abs,
+            lambda xs, y: (_sign(xs[0]),),
+            "|a|",
+            "sign(a); 0 at a = 0",
+            kink=lambda xs: xs[0] == 0,
+            code=_unary("({0} if {0} > 0.0 else 0.0 - {0})"),
+            grad_code=_times("1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0"),
+            vforward=lambda np, a: np.abs(a),
+            vgrad=lambda np, xs, y, gy: (gy * np.sign(xs[0]),),
+            total=True,
+        ),
+        Op(
+            "max",
+            2,
+            None,
+            lambda *xs: max(xs),
+            _split_among_ties,
+            "largest input",
+            "1 for the largest input; tied inputs share it evenly",
+            kink=lambda xs: _has_tie(xs, max),
+            code=_code_pick(">"),
+            grad_code=_grad_pick(">"),
+            vforward=lambda np, *xs: functools.reduce(np.maximum, xs),
+            vgrad=_v_split_among_ties("greater"),
+            total=True,
+        ),
+        Op(
+            "min",
+            2,
+            None,
+            lambda *xs: min(xs),
+            _split_among_ties,
+            "smallest input",
+            "1 for the smallest input; tied inputs share it evenly",
+            kink=lambda xs: _has_tie(xs, min),
+            code=_code_pick("<"),
+            grad_code=_grad_pick("<"),
+            vforward=lambda np, *xs: functools.reduce(np.minimum, xs),
+            vgrad=_v_split_among_ties("less"),
+            total=True,
+        ),
+        Op(
+            "sigmoid",
+            1,
+            1,
+            _sigmoid,
+            lambda xs, y: (y * (1.0 - y),),
+            "1 / (1 + e^−a), stable for large |a|",
+            "σ(a)·(1 − σ(a))",
+            code=_unary("(1.0 / (1.0 + _exp(-{0})) if {0} >= 0.0 else (_e := _exp({0})) / (1.0 + _e))"),
+            grad_code=_times("{y} * (1.0 - {y})"),
+            vforward=_v_sigmoid,
+            vgrad=lambda np, xs, y, gy: (gy * (y - y * y),),
+            total=True,
+        ),
+        Op(
+            "tanh",
+            1,
+            1,
+            math.tanh,
+            lambda xs, y: (1.0 - y * y,),
+            "tanh a",
+            "1 − tanh²a",
+            code=_unary("_tanh({0})"),
+            grad_code=_times("1.0 - {y} * {y}"),
+            vforward=lambda np, a: np.tanh(a),
+            vgrad=lambda np, xs, y, gy: (gy * (1.0 - y * y),),
+            total=True,
+        ),
+        Op(
+            "relu",
+            1,
+            1,
+            lambda a: a if a > 0 else 0.0,
+            lambda xs, y: (1.0 if xs[0] > 0 else 0.0,),
+            "max(a, 0)",
+            "1 for a > 0, else 0 (0 at a = 0)",
+            kink=lambda xs: xs[0] == 0,
+            code=_unary("({0} if {0} > 0.0 else 0.0)"),
+            grad_code=lambda xs, y, g: f"if {xs[0]} > 0.0:\n    {{d0}} += {g}",
+            masks=True,
+            vforward=lambda np, a: np.maximum(a, 0.0),
+            vgrad=lambda np, xs, y, gy: (gy * (xs[0] > 0),),
+            total=True,
+        ),
     )
 }
 

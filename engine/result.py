@@ -13,6 +13,7 @@ evaluation fault).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,14 +47,21 @@ class Check:
     def describe(self) -> str:
         """One sentence for a failed check."""
         if self.kind == "grad_check":
-            return (f"gradient check failed for '{self.wire}': analytic {self.actual!r}, "
-                    f"numerical {self.expected!r} (abs error {self.abs_error:.3g}, rel error {self.rel_error:.3g})")
+            return (
+                f"gradient check failed for '{self.wire}': analytic {self.actual!r}, "
+                f"numerical {self.expected!r} (abs error {self.abs_error:.3g}, rel error {self.rel_error:.3g})"
+            )
         what = "value" if self.kind == "expect_value" else "gradient"
         return f"{what} of '{self.wire}' is {self.actual!r}, expected {self.expected!r}"
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "wire": self.wire, "expected": self.expected,
-                                "actual": self.actual, "passed": self.passed}
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "wire": self.wire,
+            "expected": self.expected,
+            "actual": self.actual,
+            "passed": self.passed,
+        }
         if self.line is not None:
             data["line"], data["column"] = self.line, self.column
         if self.kind == "grad_check":
@@ -94,8 +102,15 @@ class Result:
         issues = list(self.errors)
         for check in self.checks:
             if not check.passed:
-                issues.append(Issue("grad-check" if check.kind == "grad_check" else "expect", check.describe(),
-                                    self.path, check.line, check.column))
+                issues.append(
+                    Issue(
+                        "grad-check" if check.kind == "grad_check" else "expect",
+                        check.describe(),
+                        self.path,
+                        check.line,
+                        check.column,
+                    )
+                )
         return issues
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,9 +130,75 @@ class Result:
         }
 
     @classmethod
-    def from_error(cls, error: CircuitError, path: str | None, circuit: str,
-                   elapsed_ms: float = 0.0, warnings: tuple[Issue, ...] = ()) -> Result:
+    def from_error(
+        cls,
+        error: CircuitError,
+        path: str | None,
+        circuit: str,
+        elapsed_ms: float = 0.0,
+        warnings: tuple[Issue, ...] = (),
+    ) -> Result:
         """The result of a circuit that could not be loaded (invalid) or evaluated (error)."""
         status: Status = "error" if isinstance(error, EvaluationError) else "invalid"
-        return cls(path, circuit, status, errors=tuple(i.at(path) for i in error.issues),
-                   warnings=warnings, elapsed_ms=elapsed_ms)
+        return cls(
+            path,
+            circuit,
+            status,
+            errors=tuple(i.at(path) for i in error.issues),
+            warnings=warnings,
+            elapsed_ms=elapsed_ms,
+        )
+
+
+Array = Any  # numpy.ndarray
+GradsWanted = Literal["inputs", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """Values of every wire and gradients, one array entry per sample.
+
+    Attributes:
+        circuit: the circuit's name.
+        output: the output wire.
+        n: how many samples.
+        values: wire name → array of its value per sample.
+        grads: input name (or, when every wire's was asked for, wire name) →
+            array of ∂output/∂wire per sample.
+    """
+
+    circuit: str
+    output: str
+    n: int
+    values: dict[str, Array]
+    grads: dict[str, Array]
+
+    @property
+    def value(self) -> Array:
+        """The output's value per sample."""
+        return self.values[self.output]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Columns as lists: ``{"circuit", "output", "samples", "values", "grads"}``."""
+        return {
+            "circuit": self.circuit,
+            "output": self.output,
+            "samples": self.n,
+            "values": {k: v.tolist() for k, v in self.values.items()},
+            "grads": {k: g.tolist() for k, g in self.grads.items()},
+        }
+
+
+def sample_label(index: int) -> str:
+    """How a sample is named in messages by default: ``sample 0``, ``sample 1``, …"""
+    return f"sample {index}"
+
+
+def fmt(x: float | None) -> str:
+    """A number as people read it: up to 10 significant digits, no trailing zeros."""
+    return "-" if x is None else f"{x:.10g}"
+
+
+def to_json(data: Any) -> str:
+    """Compact, stable JSON (key order as built)."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)

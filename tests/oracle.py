@@ -47,8 +47,9 @@ def sympy_op(name: str, args: Sequence[sp.Expr]) -> sp.Expr:
     raise KeyError(name)
 
 
-def circuit_expression(inputs: Mapping[str, float], gates: Mapping[str, tuple[str, Sequence[str | float]]],
-                       output: str) -> tuple[sp.Expr, dict[str, sp.Symbol]]:
+def circuit_expression(
+    inputs: Mapping[str, float], gates: Mapping[str, tuple[str, Sequence[str | float]]], output: str
+) -> tuple[sp.Expr, dict[str, sp.Symbol]]:
     """The output of a circuit as one sympy expression of its input symbols."""
     symbols = {name: sp.Symbol(name, real=True) for name in inputs}
     exprs: dict[str, sp.Expr] = dict(symbols)

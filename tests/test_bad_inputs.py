@@ -16,7 +16,7 @@ import pytest
 
 import engine
 from engine.errors import Issue
-from engine.loader import MAX_DEPTH
+from engine.format.loader import MAX_DEPTH
 
 BAD = Path(__file__).parent / "circuits" / "bad"
 FIXTURES = sorted(BAD.glob("*.yaml"))
@@ -68,13 +68,19 @@ def test_all_errors_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(engine.SchemaError) as info:
         engine.load_circuit(path)
     assert [(i.code, i.line, i.column) for i in info.value.issues] == [
-        ("invalid-number", 2, 6), ("invalid-number", 3, 6), ("unknown-op", 5, 11), ("unknown-key", 5, 29)]
+        ("invalid-number", 2, 6),
+        ("invalid-number", 3, 6),
+        ("unknown-op", 5, 11),
+        ("unknown-key", 5, 29),
+    ]
 
 
 def test_graph_errors_are_reported_together(tmp_path: Path) -> None:
     path = tmp_path / "wiring.yaml"
-    path.write_text("inputs: {x: 1}\ngates:\n  a: {op: log, in: [x, x]}\n  b: {op: add, in: [a, z]}\n"
-                    "  c: {op: neg, in: [d]}\n  d: {op: neg, in: [c]}\n")
+    path.write_text(
+        "inputs: {x: 1}\ngates:\n  a: {op: log, in: [x, x]}\n  b: {op: add, in: [a, z]}\n"
+        "  c: {op: neg, in: [d]}\n  d: {op: neg, in: [c]}\n"
+    )
     with pytest.raises(engine.GraphError) as info:
         engine.load_circuit(path)
     assert [i.render() for i in info.value.issues] == [
@@ -125,7 +131,9 @@ def test_deep_nesting_is_refused_without_recursion(tmp_path: Path, depth: int) -
 
 def test_nesting_at_the_limit_is_not_a_depth_error(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
-    path.write_text("description: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\ngates: {f: {op: neg, in: [1]}}\n")
+    path.write_text(
+        "description: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\ngates: {f: {op: neg, in: [1]}}\n"
+    )
     assert first_error(path).code == "invalid-type"  # the schema, not the depth check, objects
 
 
@@ -151,7 +159,12 @@ def test_other_encodings_are_refused(tmp_path: Path, encoding: str, name: str) -
     path.write_bytes("gates:\n  f: {op: neg, in: [1]}\n".encode(encoding))
     issue = first_error(path)
     assert (issue.code, issue.message, issue.line, issue.column, issue.hint) == (
-        "encoding", f"file is encoded as {name}, not UTF-8", 1, 1, "save the file as UTF-8")
+        "encoding",
+        f"file is encoded as {name}, not UTF-8",
+        1,
+        1,
+        "save the file as UTF-8",
+    )
 
 
 def test_non_utf8_bytes_are_located(tmp_path: Path) -> None:
@@ -166,7 +179,11 @@ def test_control_characters_are_located(tmp_path: Path) -> None:
     path.write_bytes(b"gates:\n  f: {op: neg, in: [1], doc: 'a\x07b'}\n")
     issue = first_error(path)
     assert (issue.code, issue.message, issue.line, issue.column) == (
-        "control-char", "control character U+0007 is not allowed", 2, 32)
+        "control-char",
+        "control character U+0007 is not allowed",
+        2,
+        32,
+    )
 
 
 def test_directory_and_missing_file(tmp_path: Path) -> None:
@@ -178,14 +195,18 @@ def test_no_traceback_for_internal_errors_either(tmp_path: Path) -> None:
     # `eval` exercises the error path through the whole CLI instead.
     proc = subprocess.run(["circuit", "eval", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    assert proc.stderr == (f"{tmp_path}: error[io] is a directory, not a circuit file\n"
-                           "  help: pass a .yaml file, or use `circuit batch` for folders\n")
+    assert proc.stderr == (
+        f"{tmp_path}: error[io] is a directory, not a circuit file\n"
+        "  help: pass a .yaml file, or use `circuit batch` for folders\n"
+    )
 
 
 def test_schema_and_wiring_errors_are_reported_together(tmp_path: Path) -> None:
     path = tmp_path / "mixed.yaml"
-    path.write_text("inputs: {x: 1}\ngates:\n  a: {op: mull, in: [x, x]}\n  b: {op: add, in: [a, y]}\n"
-                    "  c: {op: neg, in: [x], colour: red}\n  d: {op: neg, in: [d]}\n")
+    path.write_text(
+        "inputs: {x: 1}\ngates:\n  a: {op: mull, in: [x, x]}\n  b: {op: add, in: [a, y]}\n"
+        "  c: {op: neg, in: [x], colour: red}\n  d: {op: neg, in: [d]}\n"
+    )
     with pytest.raises(engine.SchemaError) as info:
         engine.load_circuit(path)
     assert [(i.code, i.line, i.column, i.message) for i in info.value.issues] == [
@@ -201,4 +222,7 @@ def test_empty_and_scalar_documents(tmp_path: Path) -> None:
     path.write_bytes(b"")
     assert first_error(path).message == "file holds no circuit"
     path.write_text("42\n")
-    assert (first_error(path).code, first_error(path).message) == ("not-a-mapping", "top level is a single value, not a mapping")
+    assert (first_error(path).code, first_error(path).message) == (
+        "not-a-mapping",
+        "top level is a single value, not a mapping",
+    )

@@ -13,9 +13,26 @@ BENCH = Path(__file__).parent / "benchmarks" / "bench_perf.py"
 
 @pytest.mark.timeout(300)
 def test_benchmark_runs_at_tiny_sizes() -> None:
-    done = subprocess.run([sys.executable, str(BENCH), "--sizes", "30,120", "--batch-gates", "25", "--samples", "64",
-                           "--budget", "0.01", "--startup-repeats", "1"],
-                          capture_output=True, text=True, timeout=280, cwd=BENCH.parents[2])
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--sizes",
+            "30,120",
+            "--batch-gates",
+            "25",
+            "--samples",
+            "64",
+            "--budget",
+            "0.01",
+            "--startup-repeats",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=BENCH.parents[2],
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("| circuit (fwd+bwd) | circuitflow ns/gate | straight-line floor |")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.catalog import Catalog
+from engine.watching.catalog import Catalog
 from tests.watchkit import seed, value_of
 
 
@@ -33,7 +33,8 @@ def test_a_broken_version_keeps_the_last_good_result(tmp_path: Path) -> None:
     broken = catalog.reload(target)
     assert broken.stale and broken.result is good and broken.previous is good
     assert [(i.code, i.message, i.line, i.column, i.hint) for i in broken.errors] == [
-        ("unknown-wire", "unknown wire 'zz' in gate 'f'", 7, 24, "did you mean 'z'?")]
+        ("unknown-wire", "unknown wire 'zz' in gate 'f'", 7, 24, "did you mean 'z'?")
+    ]
     entry = catalog.entry(target)
     assert entry.stale and entry.good is good and entry.latest.status == "invalid"
     assert catalog.reload(target) is None  # still the same broken bytes
@@ -80,7 +81,8 @@ def test_an_expectation_naming_an_unknown_wire_is_still_caught(tmp_path: Path) -
     update = catalog.reload(target)
     assert update.stale and not update.reused
     assert [(i.code, i.message, i.line) for i in update.errors] == [
-        ("unknown-wire", "unknown wire 'ff' in expect.values", 10)]
+        ("unknown-wire", "unknown wire 'ff' in expect.values", 10)
+    ]
 
 
 def test_removed_files_are_forgotten(tmp_path: Path) -> None:

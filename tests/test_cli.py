@@ -40,11 +40,19 @@ def test_eval_json_is_the_result_contract() -> None:
     proc = circuit("eval", SEED, "--format", "json")
     assert proc.returncode == 0
     data = json.loads(proc.stdout)
-    assert {k: data[k] for k in ("path", "circuit", "status", "output", "value", "values", "grads", "errors",
-                                 "warnings")} == {
-        "path": SEED, "circuit": "seed", "status": "ok", "output": "f", "value": -12.0,
+    assert {
+        k: data[k] for k in ("path", "circuit", "status", "output", "value", "values", "grads", "errors", "warnings")
+    } == {
+        "path": SEED,
+        "circuit": "seed",
+        "status": "ok",
+        "output": "f",
+        "value": -12.0,
         "values": {"x": -2.0, "y": 5.0, "z": -4.0, "q": 3.0, "f": -12.0},
-        "grads": {"x": -4.0, "y": -4.0, "z": 3.0, "q": -4.0, "f": 1.0}, "errors": [], "warnings": []}
+        "grads": {"x": -4.0, "y": -4.0, "z": 3.0, "q": -4.0, "f": 1.0},
+        "errors": [],
+        "warnings": [],
+    }
     assert isinstance(data["elapsed_ms"], float)
 
 
@@ -83,8 +91,10 @@ def test_check_command_on_valid_folder() -> None:
 def test_check_command_github_format() -> None:
     proc = circuit("check", "tests/circuits/bad/unknown-op.yaml", "--format", "github")
     assert proc.returncode == 1
-    assert proc.stdout == ("::error file=tests/circuits/bad/unknown-op.yaml,line=5,col=11,title=unknown-op"
-                           "::unknown op 'mull' (help: did you mean 'mul'?)\n")
+    assert proc.stdout == (
+        "::error file=tests/circuits/bad/unknown-op.yaml,line=5,col=11,title=unknown-op"
+        "::unknown op 'mull' (help: did you mean 'mul'?)\n"
+    )
 
 
 def test_check_command_json_format() -> None:
@@ -92,9 +102,20 @@ def test_check_command_json_format() -> None:
     assert proc.returncode == 1
     assert json.loads(proc.stdout) == [
         {"path": SEED, "status": "valid", "errors": [], "warnings": []},
-        {"path": "tests/circuits/bad/cycle.yaml", "status": "invalid", "warnings": [], "errors": [
-            {"code": "cycle", "message": "cycle: a -> b -> c -> a", "line": 6, "column": 3,
-             "hint": "a gate cannot depend on its own output; break the loop at one of: a, b, c"}]},
+        {
+            "path": "tests/circuits/bad/cycle.yaml",
+            "status": "invalid",
+            "warnings": [],
+            "errors": [
+                {
+                    "code": "cycle",
+                    "message": "cycle: a -> b -> c -> a",
+                    "line": 6,
+                    "column": 3,
+                    "hint": "a gate cannot depend on its own output; break the loop at one of: a, b, c",
+                }
+            ],
+        },
     ], "sorted by path"
 
 
@@ -103,8 +124,10 @@ def test_warnings_go_to_stderr_and_do_not_fail(tmp_path: Path) -> None:
     path.write_text("inputs: {x: 1, w: 2}\ngates:\n  f: {op: neg, in: [x]}\n")
     proc = circuit("eval", str(path), "--format", "json")
     assert proc.returncode == 0
-    assert proc.stderr == (f"{path}:1:16: warning[unused-input] input 'w' does not affect the output 'f'\n"
-                           "  help: remove it, or wire it into the circuit\n")
+    assert proc.stderr == (
+        f"{path}:1:16: warning[unused-input] input 'w' does not affect the output 'f'\n"
+        "  help: remove it, or wire it into the circuit\n"
+    )
 
 
 def test_schema_command_prints_the_committed_schema() -> None:

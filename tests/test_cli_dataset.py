@@ -16,8 +16,14 @@ HELP = "  help: change the inputs (e.g. with --set) or guard the gate's input so
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CIRCUIT, *args], capture_output=True, text=True, cwd=cwd, timeout=60,
-                          env={"NO_COLOR": "1", "PATH": str(Path(sys.executable).parent)})
+    return subprocess.run(
+        [CIRCUIT, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        env={"NO_COLOR": "1", "PATH": str(Path(sys.executable).parent)},
+    )
 
 
 @pytest.fixture()
@@ -30,20 +36,39 @@ def work(tmp_path: Path) -> Path:
 def test_csv_to_stdout(work: Path) -> None:
     done = run("eval", "seed.yaml", "--inputs", "data.csv", cwd=work)
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == ("x,y,z,f,df/dx,df/dy,df/dz\n"
-                           "1.0,5.0,2.0,12.0,2.0,2.0,6.0\n"
-                           "3.0,5.0,4.0,32.0,4.0,4.0,8.0\n"
-                           "5.0,5.0,6.0,60.0,6.0,6.0,10.0\n")
+    assert done.stdout == (
+        "x,y,z,f,df/dx,df/dy,df/dz\n"
+        "1.0,5.0,2.0,12.0,2.0,2.0,6.0\n"
+        "3.0,5.0,4.0,32.0,4.0,4.0,8.0\n"
+        "5.0,5.0,6.0,60.0,6.0,6.0,10.0\n"
+    )
 
 
 def test_json_to_a_file_with_set(work: Path) -> None:
-    done = run("eval", "seed.yaml", "--inputs", "data.csv", "--set", "y=1", "--format", "json",
-               "--output", "out.json", cwd=work)
+    done = run(
+        "eval",
+        "seed.yaml",
+        "--inputs",
+        "data.csv",
+        "--set",
+        "y=1",
+        "--format",
+        "json",
+        "--output",
+        "out.json",
+        cwd=work,
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert json.loads((work / "out.json").read_text()) == {
-        "path": "seed.yaml", "circuit": "seed", "status": "ok", "output": "f", "samples": 3, "rows": [2, 3, 5],
+        "path": "seed.yaml",
+        "circuit": "seed",
+        "status": "ok",
+        "output": "f",
+        "samples": 3,
+        "rows": [2, 3, 5],
         "values": {"x": [1.0, 3.0, 5.0], "y": [1.0, 1.0, 1.0], "z": [2.0, 4.0, 6.0], "f": [4.0, 16.0, 36.0]},
-        "grads": {"x": [2.0, 4.0, 6.0], "y": [2.0, 4.0, 6.0], "z": [2.0, 4.0, 6.0]}}
+        "grads": {"x": [2.0, 4.0, 6.0], "y": [2.0, 4.0, 6.0], "z": [2.0, 4.0, 6.0]},
+    }
     assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
 
 
@@ -53,8 +78,9 @@ def test_fault_names_the_gate_and_the_csv_row_and_writes_nothing(work: Path) -> 
     (work / "out.csv").write_text("old\n", encoding="utf-8")
     done = run("eval", "log.yaml", "--inputs", "xs.csv", "--output", "out.csv", cwd=work)
     assert done.returncode == 1
-    assert done.stderr == ("log.yaml:3:3: error[domain] gate 'f' log(-1.0): log of a non-positive number "
-                           "in row 4 of 'xs.csv'\n" + HELP)
+    assert done.stderr == (
+        "log.yaml:3:3: error[domain] gate 'f' log(-1.0): log of a non-positive number in row 4 of 'xs.csv'\n" + HELP
+    )
     assert (work / "out.csv").read_text() == "old\n"
 
 
@@ -65,14 +91,21 @@ def test_bad_dataset_is_located(work: Path) -> None:
     assert done.stderr == (
         "bad.csv:1:3: error[unknown-input] column 'zz' names no input of the circuit\n  help: did you mean 'z'?\n"
         "bad.csv:3:3: error[invalid-number] 'a' in column 'zz' is not a number\n  help: write a plain number like 2.5\n"
-        "bad.csv:4:1: error[row-length] row has 1 cells, the header has 2\n  help: give every row one value per column\n")
+        "bad.csv:4:1: error[row-length] row has 1 cells, the header has 2\n  help: give every row one value per column\n"
+    )
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--output", "o.csv"], "error: --output goes with --inputs (e.g. --inputs data.csv --output results.csv)\n"),
-    (["--inputs", "data.csv", "--check"], "error: --check evaluates one point; it does not combine with --inputs\n"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "o.csv"], "error: --output goes with --inputs (e.g. --inputs data.csv --output results.csv)\n"),
+        (
+            ["--inputs", "data.csv", "--check"],
+            "error: --check evaluates one point; it does not combine with --inputs\n",
+        ),
+    ],
+)
 def test_usage_errors(work: Path, args: list[str], message: str) -> None:
     done = run("eval", "seed.yaml", *args, cwd=work)
     assert (done.returncode, done.stderr) == (2, message)

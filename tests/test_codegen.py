@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine import codegen, evaluator
-from engine.evaluator import DomainFault
+from engine.run import codegen, interpreter
+from engine.run.interpreter import DomainFault
 
 
 def program_of(text: str) -> engine.Circuit:
@@ -22,8 +22,10 @@ def both(circuit: engine.Circuit, point: list[float], chunk: int = codegen.CHUNK
     """(interpreter outcome, compiled outcome): results, or the fault's message."""
     program = circuit.program
     outcomes = []
-    for run in (lambda: evaluator.run(program, point),
-                lambda: codegen.run(program, codegen.compile_program(program, chunk=chunk), point)):
+    for run in (
+        lambda: interpreter.run(program, point),
+        lambda: codegen.run(program, codegen.compile_program(program, chunk=chunk), point),
+    ):
         try:
             outcomes.append(run())
         except DomainFault as fault:
@@ -35,8 +37,11 @@ def same(a, b) -> bool:
     """Equal lists (==), and equal signs of zeros too."""
     if a[0] == "fault" or b[0] == "fault":
         return a == b
-    return all(x == y and math.copysign(1, x) == math.copysign(1, y)
-               for xs, ys in zip(a, b) for x, y in zip(xs, ys, strict=True))
+    return all(
+        x == y and math.copysign(1, x) == math.copysign(1, y)
+        for xs, ys in zip(a, b)
+        for x, y in zip(xs, ys, strict=True)
+    )
 
 
 def unary_circuit(op: str) -> str:
@@ -44,9 +49,14 @@ def unary_circuit(op: str) -> str:
 
 
 UNARY_POINTS = {
-    "neg": [0.0, -0.0, 2.5], "exp": [0.0, -800.0, 1.5, 709.0, 710.0], "log": [1.0, 0.5, 0.0, -1.0, 1e-300],
-    "sqrt": [4.0, 0.0, -1.0, 1e-300], "abs": [0.0, -0.0, -3.0, 3.0], "sigmoid": [0.0, -1000.0, 1000.0, -3.5, 2.0],
-    "tanh": [0.0, -20.0, 0.3], "relu": [0.0, -0.0, -1.0, 2.0],
+    "neg": [0.0, -0.0, 2.5],
+    "exp": [0.0, -800.0, 1.5, 709.0, 710.0],
+    "log": [1.0, 0.5, 0.0, -1.0, 1e-300],
+    "sqrt": [4.0, 0.0, -1.0, 1e-300],
+    "abs": [0.0, -0.0, -3.0, 3.0],
+    "sigmoid": [0.0, -1000.0, 1000.0, -3.5, 2.0],
+    "tanh": [0.0, -20.0, 0.3],
+    "relu": [0.0, -0.0, -1.0, 2.0],
 }
 
 
@@ -57,14 +67,29 @@ def test_unary_ops_compiled_equal_interpreter(op: str, x: float) -> None:
     assert same(interpreted, compiled), (interpreted, compiled)
 
 
-BINARY_POINTS = [(2.0, 3.0), (3.0, 3.0), (-0.0, 0.0), (0.0, -0.0), (0.0, 0.0), (-2.0, 0.5), (1e200, 1e200),
-                 (5.0, 0.0), (0.0, 0.0), (-8.0, 1.0 / 3.0), (0.0, -1.0), (2.0, -1.0), (-2.0, 2.0)]
+BINARY_POINTS = [
+    (2.0, 3.0),
+    (3.0, 3.0),
+    (-0.0, 0.0),
+    (0.0, -0.0),
+    (0.0, 0.0),
+    (-2.0, 0.5),
+    (1e200, 1e200),
+    (5.0, 0.0),
+    (0.0, 0.0),
+    (-8.0, 1.0 / 3.0),
+    (0.0, -1.0),
+    (2.0, -1.0),
+    (-2.0, 2.0),
+]
 
 
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "max", "min"])
 @pytest.mark.parametrize(("a", "b"), BINARY_POINTS)
 def test_binary_ops_compiled_equal_interpreter(op: str, a: float, b: float) -> None:
-    circuit = program_of(f"inputs: {{a: 1, b: 2}}\ngates:\n  y: {{op: {op}, in: [a, b]}}\n  f: {{op: mul, in: [y, y]}}\n")
+    circuit = program_of(
+        f"inputs: {{a: 1, b: 2}}\ngates:\n  y: {{op: {op}, in: [a, b]}}\n  f: {{op: mul, in: [y, y]}}\n"
+    )
     interpreted, compiled = both(circuit, [a, b])
     assert same(interpreted, compiled), (interpreted, compiled)
 
@@ -84,16 +109,28 @@ def test_fan_out_accumulates_like_the_interpreter() -> None:
     assert same(interpreted, compiled)
 
 
-@pytest.mark.parametrize(("text", "point", "message"), [
-    ("inputs: {x: 0}\ngates:\n  f: {op: log, in: [x]}\n", [0.0],
-     "gate 'f' log(0.0): log of a non-positive number"),
-    ("inputs: {x: 0}\ngates:\n  f: {op: div, in: [1, x]}\n", [0.0], "gate 'f' div(1.0, 0.0): division by zero"),
-    ("inputs: {x: 0}\ngates:\n  f: {op: sqrt, in: [x]}\n", [0.0],
-     "gate 'f' sqrt(0.0) (gradient): sqrt has an infinite slope at 0"),
-    ("inputs: {x: 1e200}\ngates:\n  m: {op: mul, in: [x, x]}\n  f: {op: tanh, in: [m]}\n", [1e200],
-     "gate 'm' mul(1e+200, 1e+200): result overflows to infinity"),
-    ("inputs: {x: 800}\ngates:\n  f: {op: exp, in: [x]}\n", [800.0], "gate 'f' exp(800.0): result overflows to infinity"),
-])
+@pytest.mark.parametrize(
+    ("text", "point", "message"),
+    [
+        ("inputs: {x: 0}\ngates:\n  f: {op: log, in: [x]}\n", [0.0], "gate 'f' log(0.0): log of a non-positive number"),
+        ("inputs: {x: 0}\ngates:\n  f: {op: div, in: [1, x]}\n", [0.0], "gate 'f' div(1.0, 0.0): division by zero"),
+        (
+            "inputs: {x: 0}\ngates:\n  f: {op: sqrt, in: [x]}\n",
+            [0.0],
+            "gate 'f' sqrt(0.0) (gradient): sqrt has an infinite slope at 0",
+        ),
+        (
+            "inputs: {x: 1e200}\ngates:\n  m: {op: mul, in: [x, x]}\n  f: {op: tanh, in: [m]}\n",
+            [1e200],
+            "gate 'm' mul(1e+200, 1e+200): result overflows to infinity",
+        ),
+        (
+            "inputs: {x: 800}\ngates:\n  f: {op: exp, in: [x]}\n",
+            [800.0],
+            "gate 'f' exp(800.0): result overflows to infinity",
+        ),
+    ],
+)
 def test_domain_faults_have_the_interpreters_message(text: str, point: list[float], message: str) -> None:
     interpreted, compiled = both(program_of(text), point)
     assert interpreted == compiled
@@ -108,15 +145,22 @@ def test_dead_branch_with_infinite_slope_does_not_fault() -> None:
     assert compiled[1][0] == 0.0
 
 
-CIRCUITS = st.integers(min_value=1, max_value=40).flatmap(lambda n: st.tuples(
-    st.just(n),
-    st.lists(st.tuples(st.sampled_from(["add", "sub", "mul", "max", "min", "sigmoid", "tanh", "relu", "abs", "neg",
-                                        "exp"]),
-                       st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
-                       st.sampled_from([None, None, None, 0.5, -2.0, 0.0])),
-             min_size=1, max_size=n),
-    st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -3.0]), min_size=3, max_size=3),
-))
+CIRCUITS = st.integers(min_value=1, max_value=40).flatmap(
+    lambda n: st.tuples(
+        st.just(n),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["add", "sub", "mul", "max", "min", "sigmoid", "tanh", "relu", "abs", "neg", "exp"]),
+                st.integers(min_value=0, max_value=10**6),
+                st.integers(min_value=0, max_value=10**6),
+                st.sampled_from([None, None, None, 0.5, -2.0, 0.0]),
+            ),
+            min_size=1,
+            max_size=n,
+        ),
+        st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -3.0]), min_size=3, max_size=3),
+    )
+)
 ARITY = {"add": 2, "sub": 2, "mul": 2, "max": 2, "min": 2}
 
 
@@ -171,9 +215,11 @@ def test_compiled_domain_fault_is_located_at_the_gate(monkeypatch: pytest.Monkey
     assert codegen._TIER.get(circuit.program.key) is not None
     with pytest.raises(engine.EvaluationError) as caught:
         circuit.evaluate({"x": -1.0})
-    assert str(caught.value) == ("<string>:3:3: error[domain] gate 'l' log(-1.0): log of a non-positive number\n"
-                                 "  help: change the inputs (e.g. with --set) or guard the gate's input so it stays "
-                                 "in the op's domain")
+    assert str(caught.value) == (
+        "<string>:3:3: error[domain] gate 'l' log(-1.0): log of a non-positive number\n"
+        "  help: change the inputs (e.g. with --set) or guard the gate's input so it stays "
+        "in the op's domain"
+    )
 
 
 @pytest.mark.parametrize("op", ["relu", "max", "min"])
@@ -183,11 +229,17 @@ def test_gradient_overflow_behind_a_mask_is_still_found(op: str, chunk: int) -> 
     # then masks the infinity away from the input. The interpreter faults at q.
     args = "[p]" if op == "relu" else "[p, 0]"
     x = -1.0 if op == "min" else 1.0
-    circuit = program_of(f"inputs: {{x: {x}}}\ngates:\n  p: {{op: neg, in: [x]}}\n  r: {{op: {op}, in: {args}}}\n"
-                         "  q: {op: mul, in: [r, 1e300]}\n  f: {op: mul, in: [q, 1e300]}\n")
+    circuit = program_of(
+        f"inputs: {{x: {x}}}\ngates:\n  p: {{op: neg, in: [x]}}\n  r: {{op: {op}, in: {args}}}\n"
+        "  q: {op: mul, in: [r, 1e300]}\n  f: {op: mul, in: [q, 1e300]}\n"
+    )
     interpreted, compiled = both(circuit, [x], chunk=chunk)
     assert interpreted == compiled
-    assert compiled[0] == "fault" and "gate 'q' mul(" in compiled[1] and "(gradient): gradient is not finite" in compiled[1]
+    assert (
+        compiled[0] == "fault"
+        and "gate 'q' mul(" in compiled[1]
+        and "(gradient): gradient is not finite" in compiled[1]
+    )
 
 
 def test_an_op_without_code_templates_is_called_from_generated_code() -> None:
@@ -196,8 +248,10 @@ def test_an_op_without_code_templates_is_called_from_generated_code() -> None:
     from engine import ops
 
     circuit = program_of("inputs: {x: 2}\ngates:\n  s: {op: sqrt, in: [x]}\n  f: {op: mul, in: [s, s, 3]}\n")
-    bare = {name: dataclasses.replace(op, code=lambda xs: None, grad_code=lambda xs, y, g: None)
-            for name, op in ops.OPS.items()}
+    bare = {
+        name: dataclasses.replace(op, code=lambda xs: None, grad_code=lambda xs, y, g: None)
+        for name, op in ops.OPS.items()
+    }
     steps = tuple(dataclasses.replace(s, op=bare[s.op.name]) for s in circuit.program.steps)
     circuit = dataclasses.replace(circuit, program=dataclasses.replace(circuit.program, steps=steps))
     for point in ([2.0], [0.0], [-1.0]):
@@ -224,10 +278,12 @@ def test_a_program_that_cannot_be_compiled_keeps_being_interpreted(monkeypatch: 
 def test_no_text_from_the_file_reaches_generated_source() -> None:
     # Wire names, docs and descriptions never enter the compiled source: locals are
     # numbered and constants are float literals.
-    text = ("description: \"__import__('os').system('x')\"\n"
-            "inputs: {import_os: 1.5, system_call: {value: 2, doc: \"exec('1')\"}}\n"
-            "gates:\n  eval_me: {op: mul, in: [import_os, system_call, 2.5e-3], doc: \"open('f')\"}\n"
-            "  exec_me: {op: max, in: [eval_me, -0.0]}\n")
+    text = (
+        "description: \"__import__('os').system('x')\"\n"
+        "inputs: {import_os: 1.5, system_call: {value: 2, doc: \"exec('1')\"}}\n"
+        "gates:\n  eval_me: {op: mul, in: [import_os, system_call, 2.5e-3], doc: \"open('f')\"}\n"
+        "  exec_me: {op: max, in: [eval_me, -0.0]}\n"
+    )
     program = program_of(text).program
     sources = [codegen._fused_source(program, {})]
     sources += [part for pair in codegen._chunk_sources(program, 1, {}) for part in pair]
@@ -238,8 +294,12 @@ def test_no_text_from_the_file_reaches_generated_source() -> None:
 
 
 def test_source_with_text_in_it_is_never_compiled() -> None:
-    for source in ("def f():\n    return '__import__'\n", "def f():\n    return b\\x41\n",
-                   "def f():\n    return {1: 2}\n", "def f():\n    return \u00e9\n"):
+    for source in (
+        "def f():\n    return '__import__'\n",
+        "def f():\n    return b\\x41\n",
+        "def f():\n    return {1: 2}\n",
+        "def f():\n    return \u00e9\n",
+    ):
         with pytest.raises(ValueError, match="generated code would contain .*: refused"):
             codegen._compile_function(source, "f", {})
 

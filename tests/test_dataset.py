@@ -1,4 +1,4 @@
-"""Reading datasets (`engine.dataset.read_csv`): what is a sample, what is refused, and where."""
+"""Reading datasets (`engine.format.dataset.read_csv`): what is a sample, what is refused, and where."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.dataset import read_csv
 from engine.errors import LoadError
+from engine.format.dataset import read_csv
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -24,7 +24,10 @@ def issues(path: Path, known: tuple[str, ...] = ("x", "y")) -> list[str]:
 
 def test_rows_are_samples_named_by_their_line(tmp_path: Path) -> None:
     data = read_csv(write(tmp_path, "x, y\n1, 2\n\n , \n,\n 3.5 ,-4e-3\n1e308,1e308\n"), ("x", "y"))
-    assert {k: v.tolist() for k, v in data.columns.items()} == {"x": [1.0, 3.5, 1e308], "y": [2.0, -0.004, 1e308]}  # a sum may overflow: still finite
+    assert {k: v.tolist() for k, v in data.columns.items()} == {
+        "x": [1.0, 3.5, 1e308],
+        "y": [2.0, -0.004, 1e308],
+    }  # a sum may overflow: still finite
     assert data.lines == [2, 6, 7]
     assert data.row_label(1) == f"row 6 of '{tmp_path / 'data.csv'}'"
 
@@ -58,7 +61,7 @@ def test_results_csv_writes_what_csv_writer_would(tmp_path: Path) -> None:
 
     import numpy as np
 
-    from engine.dataset import results_csv
+    from engine.cli.dataset import results_csv
 
     xs = np.array([0.1, -0.0, 1e-300, 123456789.125, -2.5e17])
     values = {"x": xs, "f": xs * 3}
@@ -77,8 +80,9 @@ def test_unreadable_files_are_io_errors(tmp_path: Path) -> None:
     (tmp_path / "folder.csv").mkdir()
     found = {name: issues(tmp_path / name) for name in ("latin.csv", "huge.csv", "folder.csv", "missing.csv")}
     assert found == {
-        "latin.csv": ["None:None io cannot read dataset: 'utf-8' codec can't decode byte 0xff in position 4: "
-                      "invalid start byte"],
+        "latin.csv": [
+            "None:None io cannot read dataset: 'utf-8' codec can't decode byte 0xff in position 4: invalid start byte"
+        ],
         "huge.csv": ["None:None io cannot read dataset: field larger than field limit (131072)"],
         "folder.csv": [f"None:None io cannot read dataset: [Errno 21] Is a directory: '{tmp_path / 'folder.csv'}'"],
         "missing.csv": ["None:None io no such file"],

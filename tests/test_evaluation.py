@@ -43,8 +43,10 @@ def test_max_of_a_wire_with_itself_splits_the_gradient() -> None:
 
 
 def test_kinks_follow_pytorch() -> None:
-    text = "inputs: {a: 0, b: 0, c: 1}\ngates:\n  r: {op: relu, in: [a]}\n  s: {op: abs, in: [b]}\n" \
-           "  m: {op: max, in: [c, 1, r]}\n  f: {op: add, in: [r, s, m]}\n"
+    text = (
+        "inputs: {a: 0, b: 0, c: 1}\ngates:\n  r: {op: relu, in: [a]}\n  s: {op: abs, in: [b]}\n"
+        "  m: {op: max, in: [c, 1, r]}\n  f: {op: add, in: [r, s, m]}\n"
+    )
     r = circuit(text).evaluate()
     assert (r.grads["a"], r.grads["b"], r.grads["c"]) == (0.0, 0.0, 0.5)
 
@@ -79,7 +81,8 @@ def test_output_may_be_an_intermediate_wire_and_other_gates_still_evaluate() -> 
     assert (r.output, r.value, r.values["b"], r.grads["b"], r.grads["x"]) == ("a", 6.0, -6.0, 0.0, 3.0)
     assert [w.render() for w in c.warnings] == [
         "t.yaml:4:3: warning[unused-gate] gate 'b' does not affect the output 'a'\n"
-        "  help: remove it, or wire it into the circuit"]
+        "  help: remove it, or wire it into the circuit"
+    ]
 
 
 def test_unused_input_is_a_warning_not_an_error() -> None:
@@ -88,12 +91,15 @@ def test_unused_input_is_a_warning_not_an_error() -> None:
     assert c.evaluate().status == "ok"
 
 
-@pytest.mark.parametrize(("gate", "x", "message"), [
-    ("log", 0, "gate 'f' log(0.0): log of a non-positive number"),
-    ("sqrt", -1, "gate 'f' sqrt(-1.0): sqrt of a negative number"),
-    ("sqrt", 0, "gate 'f' sqrt(0.0) (gradient): sqrt has an infinite slope at 0"),
-    ("exp", 1000, "gate 'f' exp(1000.0): result overflows to infinity"),
-])
+@pytest.mark.parametrize(
+    ("gate", "x", "message"),
+    [
+        ("log", 0, "gate 'f' log(0.0): log of a non-positive number"),
+        ("sqrt", -1, "gate 'f' sqrt(-1.0): sqrt of a negative number"),
+        ("sqrt", 0, "gate 'f' sqrt(0.0) (gradient): sqrt has an infinite slope at 0"),
+        ("exp", 1000, "gate 'f' exp(1000.0): result overflows to infinity"),
+    ],
+)
 def test_domain_faults_name_the_gate_its_inputs_and_line(gate: str, x: float, message: str) -> None:
     c = circuit(f"inputs: {{x: {x}}}\ngates:\n  f: {{op: {gate}, in: [x]}}\n")
     with pytest.raises(engine.EvaluationError) as info:
@@ -103,8 +109,10 @@ def test_domain_faults_name_the_gate_its_inputs_and_line(gate: str, x: float, me
 
 
 def test_division_by_zero_and_overflow_in_mul() -> None:
-    c = circuit("inputs: {x: 1e200, y: 0}\ngates:\n  m: {op: mul, in: [x, x]}\n  d: {op: div, in: [x, y]}\n"
-                "  f: {op: add, in: [m, d]}\n")
+    c = circuit(
+        "inputs: {x: 1e200, y: 0}\ngates:\n  m: {op: mul, in: [x, x]}\n  d: {op: div, in: [x, y]}\n"
+        "  f: {op: add, in: [m, d]}\n"
+    )
     with pytest.raises(engine.EvaluationError, match=r"gate 'm' mul\(1e\+200, 1e\+200\): result overflows"):
         c.evaluate()
     with pytest.raises(engine.EvaluationError, match=r"gate 'd' div\(1.0, 0.0\): division by zero"):
@@ -163,10 +171,28 @@ def test_gradient_check_fails_beyond_tolerance() -> None:
 def test_result_json_contract() -> None:
     r = engine.load_circuit(ROOT / "circuits" / "seed.yaml").evaluate()
     data = r.to_dict()
-    assert list(data) == ["path", "circuit", "status", "output", "value", "values", "grads", "checks", "errors",
-                          "warnings", "elapsed_ms"]
-    assert data["checks"][0] == {"kind": "expect_value", "wire": "q", "expected": 3.0, "actual": 3.0,
-                                 "passed": True, "line": 13, "column": 15}
+    assert list(data) == [
+        "path",
+        "circuit",
+        "status",
+        "output",
+        "value",
+        "values",
+        "grads",
+        "checks",
+        "errors",
+        "warnings",
+        "elapsed_ms",
+    ]
+    assert data["checks"][0] == {
+        "kind": "expect_value",
+        "wire": "q",
+        "expected": 3.0,
+        "actual": 3.0,
+        "passed": True,
+        "line": 13,
+        "column": 15,
+    }
 
 
 def test_evaluate_file_turns_errors_into_statuses(tmp_path: Path) -> None:
@@ -174,9 +200,16 @@ def test_evaluate_file_turns_errors_into_statuses(tmp_path: Path) -> None:
     bad.write_text("gates:\n  f: {op: log, in: [0]}\n")
     r = engine.evaluate_file(bad)
     assert (r.status, r.circuit, r.value) == ("error", "bad", None)
-    assert r.errors == (Issue("domain", "gate 'f' log(0.0): log of a non-positive number", str(bad), 2, 3,
-                              "change the inputs (e.g. with --set) or guard the gate's input so it stays in the "
-                              "op's domain"),)
+    assert r.errors == (
+        Issue(
+            "domain",
+            "gate 'f' log(0.0): log of a non-positive number",
+            str(bad),
+            2,
+            3,
+            "change the inputs (e.g. with --set) or guard the gate's input so it stays in the op's domain",
+        ),
+    )
     bad.write_text("gates: 3\n")
     assert engine.evaluate_file(bad).status == "invalid"
 

@@ -9,20 +9,47 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.loader import parse_document, resolve_plain
-from engine.model import json_schema_text
+from engine.format.loader import parse_document, resolve_plain
+from engine.format.model import json_schema_text
 
 ROOT = Path(__file__).parent.parent
 MODELINE = "# yaml-language-server: $schema=../schemas/circuit.schema.json\n"
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("1e3", 1000.0), ("1e-9", 1e-9), ("1.0e-9", 1e-9), ("-2", -2), ("+3", 3), ("0", 0), ("-0", 0), (".5", 0.5),
-    ("2.", 2.0), ("0o17", 15), ("0x1F", 31), ("true", True), ("False", False), ("TRUE", True),
-    ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"), ("y", "y"), ("010", "010"), ("12:30", "12:30"),
-    ("1_000", "1_000"), ("0b101", "0b101"), ("~", None), ("null", None), ("", None), ("x", "x"),
-    ("-.inf", -math.inf), (".Inf", math.inf),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1e3", 1000.0),
+        ("1e-9", 1e-9),
+        ("1.0e-9", 1e-9),
+        ("-2", -2),
+        ("+3", 3),
+        ("0", 0),
+        ("-0", 0),
+        (".5", 0.5),
+        ("2.", 2.0),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("true", True),
+        ("False", False),
+        ("TRUE", True),
+        ("yes", "yes"),
+        ("no", "no"),
+        ("on", "on"),
+        ("off", "off"),
+        ("y", "y"),
+        ("010", "010"),
+        ("12:30", "12:30"),
+        ("1_000", "1_000"),
+        ("0b101", "0b101"),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("x", "x"),
+        ("-.inf", -math.inf),
+        (".Inf", math.inf),
+    ],
+)
 def test_yaml_12_core_schema_scalars(text: str, value: object) -> None:
     resolved = resolve_plain(text)
     assert resolved == value and type(resolved) is type(value)

@@ -18,13 +18,66 @@ import engine
 EXAMPLES = sorted((Path(__file__).parents[1] / "circuits").glob("*.yaml"))
 TEXTS = [path.read_text(encoding="utf-8") for path in EXAMPLES]
 # What YAML gives meaning to, plus things a schema cares about.
-PIECES = [":", " ", "\n", "-", "[", "]", "{", "}", ",", "#", "&a", "*a", "!!str", "'", '"', "?", "|", ">", "\t",
-          "%", "@", "`", "0", "1e3", ".nan", "-.inf", "true", "no", "null", "~", "010", "12:30", "x", "op", "in",
-          "gates", "inputs", "output", "expect", "add", "mul", "max", "log", "pow", "\u00e9", "\x00", "\ufeff"]
+PIECES = [
+    ":",
+    " ",
+    "\n",
+    "-",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "#",
+    "&a",
+    "*a",
+    "!!str",
+    "'",
+    '"',
+    "?",
+    "|",
+    ">",
+    "\t",
+    "%",
+    "@",
+    "`",
+    "0",
+    "1e3",
+    ".nan",
+    "-.inf",
+    "true",
+    "no",
+    "null",
+    "~",
+    "010",
+    "12:30",
+    "x",
+    "op",
+    "in",
+    "gates",
+    "inputs",
+    "output",
+    "expect",
+    "add",
+    "mul",
+    "max",
+    "log",
+    "pow",
+    "\u00e9",
+    "\x00",
+    "\ufeff",
+]
 
-MUTATIONS = st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace", "duplicate", "swap", "cut"]),
-                               st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
-                               st.sampled_from(PIECES)), min_size=1, max_size=6)
+MUTATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "delete", "replace", "duplicate", "swap", "cut"]),
+        st.integers(min_value=0, max_value=10**6),
+        st.integers(min_value=0, max_value=10**6),
+        st.sampled_from(PIECES),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 def mutate(text: str, mutations: list[tuple[str, int, int, str]]) -> str:
@@ -42,9 +95,9 @@ def mutate(text: str, mutations: list[tuple[str, int, int, str]]) -> str:
         if kind == "insert":
             text = text[:at] + piece + text[at:]
         elif kind == "delete":
-            text = text[:at] + text[at + b % 12:]
+            text = text[:at] + text[at + b % 12 :]
         elif kind == "replace":
-            text = text[:at] + piece + text[at + b % 6:]
+            text = text[:at] + piece + text[at + b % 6 :]
         else:  # the file ends early, as if half-saved
             text = text[:at]
     return text
@@ -65,8 +118,9 @@ def test_mangled_circuits_load_or_are_refused_in_place(which: int, mutations) ->
             if issue.line is not None:
                 assert 1 <= issue.line <= len(lines) + 1, issue.render()
                 if issue.column is not None:
-                    assert 1 <= issue.column <= len(lines[issue.line - 1] if issue.line <= len(lines) else "") + 2, \
+                    assert 1 <= issue.column <= len(lines[issue.line - 1] if issue.line <= len(lines) else "") + 2, (
                         issue.render()
+                    )
         return
     try:
         result = circuit.evaluate(check=True)

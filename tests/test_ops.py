@@ -72,9 +72,10 @@ def test_kink_conventions_follow_pytorch() -> None:
     assert OPS["max"].grad((2.0, 2.0), 2.0) == (0.5, 0.5)
     assert OPS["min"].grad((1.0, 3.0, 1.0), 1.0) == (0.5, 0.0, 0.5)
     assert OPS["max"].grad((4.0, 4.0, 4.0, 1.0), 4.0) == pytest.approx((1 / 3, 1 / 3, 1 / 3, 0.0))
-    assert [OPS[n].kink(xs) for n, xs in
-            (("relu", (0.0,)), ("abs", (0.0,)), ("max", (2.0, 2.0)), ("min", (1.0, 2.0)), ("relu", (1e-300,)))] \
-        == [True, True, True, False, False]
+    assert [
+        OPS[n].kink(xs)
+        for n, xs in (("relu", (0.0,)), ("abs", (0.0,)), ("max", (2.0, 2.0)), ("min", (1.0, 2.0)), ("relu", (1e-300,)))
+    ] == [True, True, True, False, False]
 
 
 def test_sigmoid_is_stable_for_large_inputs() -> None:
@@ -93,14 +94,17 @@ def test_pow_exponent_gradient_at_zero_base() -> None:
     assert OPS["pow"].grad((0.0, 2.0), 0.0) == (0.0, 0.0)
 
 
-@pytest.mark.parametrize(("name", "xs", "reason"), [
-    ("log", (0.0,), "log of a non-positive number"),
-    ("log", (-1.0,), "log of a non-positive number"),
-    ("div", (1.0, 0.0), "division by zero"),
-    ("sqrt", (-4.0,), "sqrt of a negative number"),
-    ("pow", (-8.0, 1 / 3), "negative base to a fractional power"),
-    ("pow", (0.0, -1.0), "zero to a negative power"),
-])
+@pytest.mark.parametrize(
+    ("name", "xs", "reason"),
+    [
+        ("log", (0.0,), "log of a non-positive number"),
+        ("log", (-1.0,), "log of a non-positive number"),
+        ("div", (1.0, 0.0), "division by zero"),
+        ("sqrt", (-4.0,), "sqrt of a negative number"),
+        ("pow", (-8.0, 1 / 3), "negative base to a fractional power"),
+        ("pow", (0.0, -1.0), "zero to a negative power"),
+    ],
+)
 def test_domain_faults_raise_and_explain(name: str, xs: tuple[float, ...], reason: str) -> None:
     op = OPS[name]
     with pytest.raises((ValueError, ArithmeticError)):
@@ -110,7 +114,19 @@ def test_domain_faults_raise_and_explain(name: str, xs: tuple[float, ...], reaso
 
 def test_arity() -> None:
     assert [(n, op.arity_text()) for n, op in OPS.items()] == [
-        ("add", "2+"), ("sub", "2"), ("mul", "2+"), ("div", "2"), ("neg", "1"), ("pow", "2"), ("exp", "1"),
-        ("log", "1"), ("sqrt", "1"), ("abs", "1"), ("max", "2+"), ("min", "2+"), ("sigmoid", "1"),
-        ("tanh", "1"), ("relu", "1"),
+        ("add", "2+"),
+        ("sub", "2"),
+        ("mul", "2+"),
+        ("div", "2"),
+        ("neg", "1"),
+        ("pow", "2"),
+        ("exp", "1"),
+        ("log", "1"),
+        ("sqrt", "1"),
+        ("abs", "1"),
+        ("max", "2+"),
+        ("min", "2+"),
+        ("sigmoid", "1"),
+        ("tanh", "1"),
+        ("relu", "1"),
     ]

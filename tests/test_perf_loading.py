@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine import codegen
+from engine.run import codegen
 
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 from dag import random_dag  # noqa: E402
@@ -18,11 +18,14 @@ from floors import python_floor  # noqa: E402
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-@pytest.mark.parametrize("text", [
-    "inputs: {x: 1}\ngates:\n  f: {op: nope, in: [x]}\n",      # schema error
-    "inputs: {x: 1}\ngates:\n  f: {op: add, in: [x, f]}\n",    # graph error (cycle)
-    "inputs: {x: 1}\ngates: [\n",                              # YAML syntax error
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "inputs: {x: 1}\ngates:\n  f: {op: nope, in: [x]}\n",  # schema error
+        "inputs: {x: 1}\ngates:\n  f: {op: add, in: [x, f]}\n",  # graph error (cycle)
+        "inputs: {x: 1}\ngates: [\n",  # YAML syntax error
+    ],
+)
 def test_collector_is_restored_after_a_failing_load(text: str, enabled: bool) -> None:
     (gc.enable if enabled else gc.disable)()
     try:
@@ -74,20 +77,26 @@ def test_large_files_place_issues_from_the_deferred_source_map(tmp_path: Path) -
     with pytest.raises(engine.SchemaError) as caught:
         engine.load_circuit(bad)
     column = lines[target].index("tanh") + 1
-    assert caught.value.issues[0].render() == (f"{bad}:{target + 1}:{column}: error[unknown-op] unknown op 'tanhh'\n"
-                                               "  help: did you mean 'tanh'?")
+    assert caught.value.issues[0].render() == (
+        f"{bad}:{target + 1}:{column}: error[unknown-op] unknown op 'tanhh'\n  help: did you mean 'tanh'?"
+    )
 
 
 def test_large_circuit_fault_is_located_at_the_gate_line(tmp_path: Path) -> None:
     dag = random_dag(10_000, seed=5)
     text = dag.yaml() + ""
     # feed the output through a log of a negative number
-    text = text.replace(f"output: {dag.output}", f"  bad: {{op: log, in: [-1]}}\n  out: {{op: add, in: [{dag.output}, bad]}}\n"
-                        "output: out")
+    text = text.replace(
+        f"output: {dag.output}",
+        f"  bad: {{op: log, in: [-1]}}\n  out: {{op: add, in: [{dag.output}, bad]}}\noutput: out",
+    )
     path = tmp_path / "fault.yaml"
     path.write_text(text, encoding="utf-8")
     line = text.splitlines().index("  bad: {op: log, in: [-1]}") + 1
     result = engine.evaluate_file(path)
     assert result.status == "error"
     assert (result.errors[0].message, result.errors[0].line, result.errors[0].column) == (
-        "gate 'bad' log(-1.0): log of a non-positive number", line, 3)
+        "gate 'bad' log(-1.0): log of a non-positive number",
+        line,
+        3,
+    )

@@ -7,7 +7,7 @@ import io
 import pytest
 
 import engine
-from engine import report
+from engine.cli import render
 
 CIRCUITS = [
     "inputs: {x: -2, y: 5, z: -4}\ngates:\n  q: {op: add, in: [x, y]}\n  f: {op: mul, in: [q, z]}\n"
@@ -25,11 +25,11 @@ def test_plain_result_and_issues_match_rich(text: str, check: bool, monkeypatch:
     result = circuit.evaluate(check=check)
     issues = [w.at("t.yaml") for w in result.warnings] or [engine.Issue("x", "a message", "t.yaml", 1, 2, "a hint")]
     plain_out, plain_err = io.StringIO(), io.StringIO()
-    report.render_result(result, plain_out)
-    report.render_issues(issues, plain_err)
-    monkeypatch.setattr(report, "wants_plain", lambda stream: False)
+    render.render_result(result, plain_out)
+    render.render_issues(issues, plain_err)
+    monkeypatch.setattr(render, "wants_plain", lambda stream: False)
     rich_out, rich_err = io.StringIO(), io.StringIO()
-    report.render_result(result, rich_out)
-    report.render_issues(issues, rich_err)
+    render.render_result(result, rich_out)
+    render.render_issues(issues, rich_err)
     assert plain_out.getvalue() == rich_out.getvalue()
     assert plain_err.getvalue() == rich_err.getvalue()

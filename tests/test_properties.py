@@ -19,8 +19,7 @@ assert set(VARIADIC + BINARY + UNARY) == set(OPS)
 @st.composite
 def circuits(draw: st.DrawFn) -> tuple[dict[str, float], dict[str, tuple[str, list[str | float]]]]:
     n_inputs = draw(st.integers(1, 4))
-    inputs = {f"x{i}": draw(st.floats(-3, 3, allow_nan=False).filter(lambda v: abs(v) > 1e-3))
-              for i in range(n_inputs)}
+    inputs = {f"x{i}": draw(st.floats(-3, 3, allow_nan=False).filter(lambda v: abs(v) > 1e-3)) for i in range(n_inputs)}
     wires = list(inputs)
     gates: dict[str, tuple[str, list[str | float]]] = {}
     for g in range(draw(st.integers(1, 9))):
@@ -40,8 +39,10 @@ def circuits(draw: st.DrawFn) -> tuple[dict[str, float], dict[str, tuple[str, li
 
 def to_yaml(inputs: dict[str, float], gates: dict[str, tuple[str, list[str | float]]], output: str) -> str:
     lines = ["inputs:"] + [f"  {n}: {v!r}" for n, v in inputs.items()] + ["gates:"]
-    lines += [f"  {n}: {{op: {op}, in: [{', '.join(str(r) if isinstance(r, str) else repr(r) for r in refs)}]}}"
-              for n, (op, refs) in gates.items()]
+    lines += [
+        f"  {n}: {{op: {op}, in: [{', '.join(str(r) if isinstance(r, str) else repr(r) for r in refs)}]}}"
+        for n, (op, refs) in gates.items()
+    ]
     return "\n".join([*lines, f"output: {output}", ""])
 
 

@@ -30,4 +30,5 @@ def test_every_op_is_documented() -> None:
 
     documented = re.findall(r"^\| `(\w+)` \| (\S+) \|", README, re.M)
     assert [(name, arity) for name, arity in documented if name in OPS] == [
-        (name, op.arity_text()) for name, op in OPS.items()]
+        (name, op.arity_text()) for name, op in OPS.items()
+    ]

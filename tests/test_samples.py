@@ -11,11 +11,18 @@ from hypothesis import strategies as st
 import engine
 
 # Random circuits over a few inputs (a, b, c): ops drawn with fan-out and constants.
-CIRCUITS = st.integers(min_value=1, max_value=30).flatmap(lambda n: st.lists(
-    st.tuples(st.sampled_from(["add", "sub", "mul", "max", "min", "sigmoid", "tanh", "relu", "abs", "neg", "exp"]),
-              st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
-              st.sampled_from([None, None, None, 0.5, -2.0, 0.0])),
-    min_size=1, max_size=n))
+CIRCUITS = st.integers(min_value=1, max_value=30).flatmap(
+    lambda n: st.lists(
+        st.tuples(
+            st.sampled_from(["add", "sub", "mul", "max", "min", "sigmoid", "tanh", "relu", "abs", "neg", "exp"]),
+            st.integers(min_value=0, max_value=10**6),
+            st.integers(min_value=0, max_value=10**6),
+            st.sampled_from([None, None, None, 0.5, -2.0, 0.0]),
+        ),
+        min_size=1,
+        max_size=n,
+    )
+)
 
 
 def random_circuit(gates) -> str:
@@ -34,6 +41,7 @@ def random_circuit(gates) -> str:
     lines.append(f"output: {wires[-1]}")
     return "\n".join(lines) + "\n"
 
+
 SEED = "inputs: {x: -2, y: 5, z: -4}\ngates:\n  q: {op: add, in: [x, y]}\n  f: {op: mul, in: [q, z]}\n"
 
 
@@ -42,8 +50,10 @@ def close(a: float, b: float) -> bool:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(CIRCUITS, st.lists(st.tuples(*[st.floats(min_value=-3, max_value=3, allow_subnormal=False)] * 3),
-                          min_size=1, max_size=12))
+@given(
+    CIRCUITS,
+    st.lists(st.tuples(*[st.floats(min_value=-3, max_value=3, allow_subnormal=False)] * 3), min_size=1, max_size=12),
+)
 def test_vectorised_equals_scalar_sample_by_sample(spec, batch) -> None:
     circuit = engine.parse_circuit(random_circuit(spec), name="t")
     columns = {name: [row[i] for row in batch] for i, name in enumerate("abc")}
@@ -78,16 +88,25 @@ def test_seed_over_a_batch() -> None:
     inputs = {"x": np.array([-2.0, 1.0]), "z": [-4, 2]}
     values = {"x": [-2.0, 1.0], "y": [5.0, 5.0], "z": [-4.0, 2.0], "q": [3.0, 6.0], "f": [-12.0, 12.0]}
     assert circuit.evaluate_samples(inputs).to_dict() == {
-        "circuit": "seed", "output": "f", "samples": 2, "values": values,
+        "circuit": "seed",
+        "output": "f",
+        "samples": 2,
+        "values": values,
         "grads": {"x": [-4.0, 2.0], "y": [-4.0, 2.0], "z": [3.0, 6.0]},
     }
     assert circuit.evaluate_samples(inputs, grads="all").to_dict()["grads"] == {
-        "x": [-4.0, 2.0], "y": [-4.0, 2.0], "z": [3.0, 6.0], "q": [-4.0, 2.0], "f": [1.0, 1.0]}
+        "x": [-4.0, 2.0],
+        "y": [-4.0, 2.0],
+        "z": [3.0, 6.0],
+        "q": [-4.0, 2.0],
+        "f": [1.0, 1.0],
+    }
 
 
 def test_an_input_the_output_does_not_depend_on_gets_zeros() -> None:
-    circuit = engine.parse_circuit("inputs: {x: 1, u: 2}\ngates:\n  f: {op: exp, in: [x]}\n  g: {op: neg, in: [u]}\n"
-                                   "output: f\n", name="t")
+    circuit = engine.parse_circuit(
+        "inputs: {x: 1, u: 2}\ngates:\n  f: {op: exp, in: [x]}\n  g: {op: neg, in: [u]}\noutput: f\n", name="t"
+    )
     for wanted in ("inputs", "all"):
         samples = circuit.evaluate_samples({"x": [0.0, 1.0]}, grads=wanted)
         assert samples.grads["u"].tolist() == [0.0, 0.0]
@@ -101,23 +120,31 @@ def test_fault_names_the_gate_and_the_first_faulting_sample() -> None:
         circuit.evaluate_samples({"x": [1.0, 2.0, -1.0, 0.0]})
     assert caught.value.issues[0].render() == (
         "<string>:3:3: error[domain] gate 'f' log(-1.0): log of a non-positive number in sample 2\n"
-        "  help: change the inputs (e.g. with --set) or guard the gate's input so it stays in the op's domain")
+        "  help: change the inputs (e.g. with --set) or guard the gate's input so it stays in the op's domain"
+    )
 
 
 def test_dead_branch_infinity_is_not_a_fault_and_gets_the_interpreters_values() -> None:
-    circuit = engine.parse_circuit("inputs: {x: 1}\ngates:\n  s: {op: sqrt, in: [x]}\n  f: {op: mul, in: [s, 0]}\n",
-                                   name="t")
+    circuit = engine.parse_circuit(
+        "inputs: {x: 1}\ngates:\n  s: {op: sqrt, in: [x]}\n  f: {op: mul, in: [s, 0]}\n", name="t"
+    )
     samples = circuit.evaluate_samples({"x": [4.0, 0.0]})
     assert samples.values["s"].tolist() == [2.0, 0.0]
     assert samples.grads["x"].tolist() == [0.0, 0.0]
 
 
-@pytest.mark.parametrize(("inputs", "message"), [
-    ({"w": [1.0]}, "<string>: error[unknown-input] no input named 'w'"),
-    ({"x": [1.0, 2.0], "y": [1.0]}, "<string>: error[sample-count] input 'y' has 1 samples, others have 2"),
-    ({"x": [1.0, float("nan")]}, "<string>: error[invalid-number] input 'x' must be a finite number in sample 1, got nan"),
-    ({"x": [[1.0]]}, "<string>: error[invalid-number] input 'x' must be one-dimensional, got shape (1, 1)"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"w": [1.0]}, "<string>: error[unknown-input] no input named 'w'"),
+        ({"x": [1.0, 2.0], "y": [1.0]}, "<string>: error[sample-count] input 'y' has 1 samples, others have 2"),
+        (
+            {"x": [1.0, float("nan")]},
+            "<string>: error[invalid-number] input 'x' must be a finite number in sample 1, got nan",
+        ),
+        ({"x": [[1.0]]}, "<string>: error[invalid-number] input 'x' must be one-dimensional, got shape (1, 1)"),
+    ],
+)
 def test_bad_batches_are_refused(inputs, message: str) -> None:
     circuit = engine.parse_circuit(SEED, name="seed")
     with pytest.raises(engine.CircuitError) as caught:
@@ -144,9 +171,12 @@ def test_an_op_without_array_code_runs_sample_by_sample() -> None:
 
 
 def test_variadic_ops_with_constants_over_a_batch() -> None:
-    circuit = engine.parse_circuit("inputs: {x: 1}\ngates:\n  f: {op: max, in: [x, x, 0.5]}\n"
-                                   "  g: {op: min, in: [f, x, 3, 2]}\n  m: {op: mul, in: [g, x, -1.5]}\n"
-                                   "  h: {op: add, in: [m, f, x, 0.25]}\n", name="t")
+    circuit = engine.parse_circuit(
+        "inputs: {x: 1}\ngates:\n  f: {op: max, in: [x, x, 0.5]}\n"
+        "  g: {op: min, in: [f, x, 3, 2]}\n  m: {op: mul, in: [g, x, -1.5]}\n"
+        "  h: {op: add, in: [m, f, x, 0.25]}\n",
+        name="t",
+    )
     points = [1.0, 0.5, -1.0, 2.5, 0.0]
     samples = circuit.evaluate_samples({"x": points}, grads="all")
     for i, x in enumerate(points):

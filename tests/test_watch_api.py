@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.hotreload import WatchEvent
+from engine.watching.session import WatchEvent
 from tests.watchkit import (
     EventLog,
     save_atomic,
@@ -38,12 +38,15 @@ def watching(folder: Path, log: EventLog):
 def test_initial_results_are_those_of_eval(folder: Path, log: EventLog) -> None:
     (folder / "sub").mkdir()
     (folder / "sub" / "neuron.yml").write_text(
-        "inputs: {a: 1, x: -1}\ngates:\n  s: {op: mul, in: [a, x]}\n  n: {op: sigmoid, in: [s]}\n")
+        "inputs: {a: 1, x: -1}\ngates:\n  s: {op: mul, in: [a, x]}\n  n: {op: sigmoid, in: [s]}\n"
+    )
     (folder / "notes.txt").write_text("not a circuit")
     with engine.watch([folder], log):
         events = [log.next(), log.next()]
-    assert [(e.kind, e.path) for e in events] == [("initial", str(folder / "seed.yaml")),
-                                                  ("initial", str(folder / "sub" / "neuron.yml"))]
+    assert [(e.kind, e.path) for e in events] == [
+        ("initial", str(folder / "seed.yaml")),
+        ("initial", str(folder / "sub" / "neuron.yml")),
+    ]
     for event in events:
         expected = engine.evaluate_file(event.path).to_dict()
         got = event.result.to_dict()
@@ -101,8 +104,7 @@ def test_fifty_rapid_saves_end_on_the_last(folder: Path, log: EventLog, watching
     assert all(v in {value_of(x) for x in [*range(50), 100]} for v in seen)
 
 
-def test_syntax_error_keeps_the_last_good_result_then_the_fix_recomputes(folder: Path, log: EventLog,
-                                                                       watching) -> None:
+def test_syntax_error_keeps_the_last_good_result_then_the_fix_recomputes(folder: Path, log: EventLog, watching) -> None:
     target = folder / "seed.yaml"
     good = log.next()
     save_in_place(target, seed(1).replace("x: 1", "x: [1"))
@@ -172,8 +174,16 @@ def test_removed_and_renamed_files(folder: Path, log: EventLog, watching) -> Non
 
 def test_editor_droppings_are_ignored(folder: Path, log: EventLog, watching) -> None:
     log.next()
-    for name in (".seed.yaml.swp", ".seed.yaml.swx", "seed.yaml~", ".#seed.yaml", "4913", "notes.txt",
-                 "seed.yaml.tmp", ".hidden.yaml"):
+    for name in (
+        ".seed.yaml.swp",
+        ".seed.yaml.swx",
+        "seed.yaml~",
+        ".#seed.yaml",
+        "4913",
+        "notes.txt",
+        "seed.yaml.tmp",
+        ".hidden.yaml",
+    ):
         (folder / name).write_text("this: [is not a circuit")
     (folder / ".git").mkdir()
     (folder / ".git" / "x.yaml").write_text("broken: [")
@@ -218,6 +228,7 @@ def test_half_written_file_is_not_reported_broken(tmp_path: Path, log: EventLog)
             handle.flush()
             # longer than the quiet period, so the half is read, but shorter than quiet + settle
             import time
+
             time.sleep(0.3)
             handle.write(text[cut:])
         event = log.next()
@@ -276,8 +287,10 @@ def test_folder_renamed_inside_the_tree(folder: Path, log: EventLog, watching) -
     assert log.next().kind == "added"
     os.rename(folder / "old", folder / "new")
     events = sorted([log.next(), log.next()], key=lambda e: e.kind)
-    assert [(e.kind, e.path) for e in events] == [("added", str(folder / "new" / "c.yaml")),
-                                                  ("removed", str(folder / "old" / "c.yaml"))]
+    assert [(e.kind, e.path) for e in events] == [
+        ("added", str(folder / "new" / "c.yaml")),
+        ("removed", str(folder / "old" / "c.yaml")),
+    ]
     save_in_place(folder / "new" / "c.yaml", seed(2))  # the moved folder is still watched
     assert log.next().result.value == value_of(2)
 
@@ -287,8 +300,7 @@ def test_unreadable_file_is_reported_once(folder: Path, log: EventLog) -> None:
     big.write_text(seed(1) + "#" * 2000)
     with engine.watch([folder], log, max_bytes=1000):
         events = [log.next(), log.next()]
-        assert [(Path(e.path).name, e.result.status) for e in events] == [("big.yaml", "invalid"),
-                                                                          ("seed.yaml", "ok")]
+        assert [(Path(e.path).name, e.result.status) for e in events] == [("big.yaml", "invalid"), ("seed.yaml", "ok")]
         assert events[0].result.errors[0].code == "too-large"
         save_in_place(big, seed(2))  # small enough now
         assert log.next().result.value == value_of(2)

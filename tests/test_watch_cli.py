@@ -26,8 +26,9 @@ class Watch:
 
     def __init__(self, *args: str, cwd: Path) -> None:
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-        self.proc = subprocess.Popen([CIRCUIT, "watch", *args], cwd=cwd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [CIRCUIT, "watch", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.errors: queue.Queue[str | None] = queue.Queue()
         for stream, sink in ((self.proc.stdout, self.lines), (self.proc.stderr, self.errors)):
@@ -93,8 +94,10 @@ def test_syntax_error_then_fix(folder: Path) -> None:
     assert stale["event"] == "changed" and stale["stale"] is True
     assert stale["result"]["value"] == -12.0 and stale["result"]["status"] == "ok"
     assert [(e["code"], e["line"], e["column"]) for e in stale["errors"]] == [("yaml-syntax", 3, 4)]
-    assert watch.error_lines(2) == ["circuits/seed.yaml:3:4: error[yaml-syntax] did not find expected ',' or ']'\n",
-                                    "  help: close the list with ']' or separate items with ','\n"]
+    assert watch.error_lines(2) == [
+        "circuits/seed.yaml:3:4: error[yaml-syntax] did not find expected ',' or ']'\n",
+        "  help: close the list with ']' or separate items with ','\n",
+    ]
     save_in_place(folder / "seed.yaml", seed(1))
     fixed = watch.event()
     assert fixed["result"]["value"] == value_of(1) and "stale" not in fixed
@@ -106,8 +109,12 @@ def test_removed_and_added_events(folder: Path) -> None:
     watch = Watch("--format", "json", "circuits", cwd=folder.parent)
     watch.event()
     (folder / "seed.yaml").unlink()
-    assert watch.event() == {"event": "removed", "path": "circuits/seed.yaml", "result": None,
-                             "latency_ms": pytest.approx(0, abs=5000)}
+    assert watch.event() == {
+        "event": "removed",
+        "path": "circuits/seed.yaml",
+        "result": None,
+        "latency_ms": pytest.approx(0, abs=5000),
+    }
     (folder / "new").mkdir()
     (folder / "new" / "n.yml").write_text(seed(2))
     added = watch.event()
@@ -116,8 +123,9 @@ def test_removed_and_added_events(folder: Path) -> None:
 
 
 def test_poll(folder: Path) -> None:
-    watch = Watch("--poll", "--poll-interval", "0.05", "--debounce-ms", "20", "--format", "json", "circuits",
-                  cwd=folder.parent)
+    watch = Watch(
+        "--poll", "--poll-interval", "0.05", "--debounce-ms", "20", "--format", "json", "circuits", cwd=folder.parent
+    )
     watch.event()
     save_in_place(folder / "seed.yaml", seed(3))
     assert watch.event()["result"]["value"] == value_of(3)
@@ -144,8 +152,9 @@ def test_text_view_shows_old_and_new(folder: Path) -> None:
 
 
 def test_reader_closing_the_pipe_ends_the_watch(folder: Path) -> None:
-    proc = subprocess.Popen([CIRCUIT, "watch", "--format", "json", str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [CIRCUIT, "watch", "--format", "json", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdout is not None
     proc.stdout.readline()
     proc.stdout.close()
@@ -155,8 +164,7 @@ def test_reader_closing_the_pipe_ends_the_watch(folder: Path) -> None:
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
-    done = subprocess.run([CIRCUIT, "watch", str(tmp_path / "nope")], capture_output=True, text=True,
-                          timeout=WAIT)
+    done = subprocess.run([CIRCUIT, "watch", str(tmp_path / "nope")], capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 2
     assert done.stderr == f"error: no such file or folder: '{tmp_path / 'nope'}'\n"
     assert done.stdout == ""
@@ -167,8 +175,9 @@ def test_changes_are_highlighted_on_a_terminal(folder: Path) -> None:
 
     leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm-256color", "COLUMNS": "100"}
-    proc = subprocess.Popen([CIRCUIT, "watch", "circuits"], cwd=folder.parent, stdout=follower,
-                            stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [CIRCUIT, "watch", "circuits"], cwd=folder.parent, stdout=follower, stderr=subprocess.PIPE, env=env
+    )
     os.close(follower)
     chunks: queue.Queue[bytes] = queue.Queue()
 

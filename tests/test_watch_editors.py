@@ -15,10 +15,8 @@ pytestmark = pytest.mark.timeout(60)
 
 VIM = ["vim", "-u", "NONE", "-i", "NONE", "-N", "-Es"]
 EDITS = {
-    "vim backupcopy=no (rename)": [*VIM, "-c", "set backupcopy=no writebackup", "-c", "%s/x: -2/x: 1/",
-                                   "-c", "wq"],
-    "vim backupcopy=yes (in place)": [*VIM, "-c", "set backupcopy=yes backup", "-c", "%s/x: -2/x: 1/",
-                                      "-c", "wq"],
+    "vim backupcopy=no (rename)": [*VIM, "-c", "set backupcopy=no writebackup", "-c", "%s/x: -2/x: 1/", "-c", "wq"],
+    "vim backupcopy=yes (in place)": [*VIM, "-c", "set backupcopy=yes backup", "-c", "%s/x: -2/x: 1/", "-c", "wq"],
     "sed -i": ["sed", "-i", "s/x: -2/x: 1/"],
     "perl -pi": ["perl", "-pi", "-e", "s/x: -2/x: 1/"],
 }
@@ -34,8 +32,7 @@ def test_real_editor_save_is_one_change(tmp_path: Path, name: str) -> None:
     log = EventLog()
     with engine.watch([tmp_path], log):
         log.next()
-        subprocess.run([*command, str(target)], check=True, timeout=WAIT, capture_output=True,
-                       stdin=subprocess.DEVNULL)
+        subprocess.run([*command, str(target)], check=True, timeout=WAIT, capture_output=True, stdin=subprocess.DEVNULL)
         assert target.read_text() == seed(1)
         event = log.next()
         assert (event.kind, event.path, event.result.value) == ("changed", str(target), value_of(1))
@@ -51,8 +48,7 @@ def test_ed_save(tmp_path: Path) -> None:
     log = EventLog()
     with engine.watch([tmp_path], log):
         log.next()
-        subprocess.run(["ed", "-s", str(target)], input=",s/x: -2/x: 1/\nw\nq\n", text=True, check=True,
-                       timeout=WAIT)
+        subprocess.run(["ed", "-s", str(target)], input=",s/x: -2/x: 1/\nw\nq\n", text=True, check=True, timeout=WAIT)
         event = log.next()
         assert (event.kind, event.result.value) == ("changed", value_of(1))
         save_in_place(tmp_path / "sentinel.yaml", seed(0))

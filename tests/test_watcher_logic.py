@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.watcher import Debouncer, Root, is_dropping
+from engine.watching.events import Debouncer, Root, is_dropping
 
 
 def test_events_of_one_save_coalesce_after_the_quiet_period() -> None:
@@ -49,9 +49,22 @@ def test_a_busy_path_is_flushed_after_the_maximum_wait() -> None:
     assert d.first_seen("log.yaml") == 0.52
 
 
-@pytest.mark.parametrize("name", [".seed.yaml.swp", ".seed.yaml.swx", "seed.yaml~", ".#seed.yaml", "4913",
-                                  "4914", "seed.yaml___jb_tmp___", "seed.yaml___jb_old___", ".hidden.yaml",
-                                  "seed.yaml.tmp", "seed.yaml.bak"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        ".seed.yaml.swp",
+        ".seed.yaml.swx",
+        "seed.yaml~",
+        ".#seed.yaml",
+        "4913",
+        "4914",
+        "seed.yaml___jb_tmp___",
+        "seed.yaml___jb_old___",
+        ".hidden.yaml",
+        "seed.yaml.tmp",
+        "seed.yaml.bak",
+    ],
+)
 def test_editor_droppings(name: str) -> None:
     assert is_dropping(name)
 

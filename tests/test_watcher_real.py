@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.watcher import Batch, Watcher
+from engine.watching.events import Batch, Watcher
 from tests.watchkit import WAIT, save_atomic, save_in_place, save_like_jetbrains, save_like_vim
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,8 +33,9 @@ def watched(tmp_path: Path, request: pytest.FixtureRequest):
     (tmp_path / "a.yaml").write_text("a: 1\n")
     batches = Batches()
     # polling: a quiet period over two poll intervals, so one save never straddles two batches
-    watcher = Watcher([tmp_path], batches, debounce_ms=120 if request.param else 50, poll=request.param,
-                      poll_interval=0.05)
+    watcher = Watcher(
+        [tmp_path], batches, debounce_ms=120 if request.param else 50, poll=request.param, poll_interval=0.05
+    )
     watcher.start()
     yield tmp_path, batches
     watcher.stop()

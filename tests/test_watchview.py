@@ -6,14 +6,22 @@ import io
 import json
 from pathlib import Path
 
-from engine.catalog import Catalog, Update
-from engine.hotreload import WatchEvent
-from engine.watchview import write_json, write_text
+from engine.cli.watchview import write_json, write_text
+from engine.watching.catalog import Catalog, Update
+from engine.watching.session import WatchEvent
 
 
 def event(update: Update, kind: str | None = None) -> WatchEvent:
-    return WatchEvent(kind or update.kind, update.path, update.result, update.previous, update.stale,  # type: ignore[arg-type]
-                      update.errors, 2.5, update.circuit)
+    return WatchEvent(
+        kind or update.kind,
+        update.path,
+        update.result,
+        update.previous,
+        update.stale,  # type: ignore[arg-type]
+        update.errors,
+        2.5,
+        update.circuit,
+    )
 
 
 def render(ev: WatchEvent) -> tuple[list[str], str]:
@@ -23,8 +31,9 @@ def render(ev: WatchEvent) -> tuple[list[str], str]:
 
 
 def chain(n: int, x: float) -> str:
-    gates = "".join(f"  g{i}: {{op: add, in: [{'x' if i == 0 else f'g{i - 1}'}, {1 if i != 30 else x}]}}\n"
-                    for i in range(n))
+    gates = "".join(
+        f"  g{i}: {{op: add, in: [{'x' if i == 0 else f'g{i - 1}'}, {1 if i != 30 else x}]}}\n" for i in range(n)
+    )
     return f"inputs: {{x: {x}}}\ngates:\n{gates}"
 
 
@@ -57,8 +66,14 @@ def test_an_edit_that_changes_no_number_says_so(tmp_path: Path) -> None:
     catalog.reload(target)
     target.write_text("description: only words changed\ninputs: {x: 2}\ngates:\n  f: {op: neg, in: [x]}\n")
     lines, _ = render(event(catalog.reload(target)))
-    assert lines[1:] == ["seed: f = -2", "wire ┃ value ┃ ∂f/∂wire", "━━━━━╇━━━━━━━╇━━━━━━━━━",
-                         "f    │    -2 │        1", "x    │     2 │       -1", "no value or gradient changed"]
+    assert lines[1:] == [
+        "seed: f = -2",
+        "wire ┃ value ┃ ∂f/∂wire",
+        "━━━━━╇━━━━━━━╇━━━━━━━━━",
+        "f    │    -2 │        1",
+        "x    │     2 │       -1",
+        "no value or gradient changed",
+    ]
 
 
 def test_stale_event_text_and_json(tmp_path: Path) -> None:

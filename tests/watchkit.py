@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.hotreload import WatchEvent
+from engine.watching.session import WatchEvent
 
 WAIT = 10.0  # seconds an expected event may take before the test fails
 
@@ -16,8 +16,10 @@ WAIT = 10.0  # seconds an expected event may take before the test fails
 def seed(x: float = -2, *, op: str = "mul", name: str | None = None) -> str:
     """f = (x + y) · z with a chosen x (and op of the last gate)."""
     head = f"name: {name}\n" if name else ""
-    return (f"{head}inputs:\n  x: {x}\n  y: 5\n  z: -4\n"
-            f"gates:\n  q: {{op: add, in: [x, y]}}\n  f: {{op: {op}, in: [q, z]}}\noutput: f\n")
+    return (
+        f"{head}inputs:\n  x: {x}\n  y: 5\n  z: -4\n"
+        f"gates:\n  q: {{op: add, in: [x, y]}}\n  f: {{op: {op}, in: [q, z]}}\noutput: f\n"
+    )
 
 
 def value_of(x: float) -> float:
@@ -96,4 +98,4 @@ class EventLog:
 
     def since_mark(self) -> list[tuple[str, str, float | None]]:
         with self._cond:
-            return [(e.kind, e.path, e.result.value if e.result else None) for e in self.events[self._seen:]]
+            return [(e.kind, e.path, e.result.value if e.result else None) for e in self.events[self._seen :]]

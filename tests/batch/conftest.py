@@ -24,8 +24,7 @@ def dask_client() -> Iterator[Any]:
     """A client of a real two-worker LocalCluster, shared by the session."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
     client = Client(cluster)
     try:
         yield client

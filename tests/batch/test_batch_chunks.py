@@ -14,8 +14,8 @@ import pytest
 from mixed_suite import CYCLE, FAILING, FAULT, INVALID, comparable, slow_circuit
 
 import engine
-from engine.batching import Chunking, kill_margin, run
-from engine.pool import ProcessPool
+from engine.batching.pool import ProcessPool
+from engine.batching.runner import Chunking, kill_margin, run
 from engine.result import Result
 
 #: Everything in one chunk: with a window of one task and tail 1, the first chunk takes all files.
@@ -50,8 +50,11 @@ def test_a_killed_worker_fails_only_the_circuit_it_was_running(tmp_path: Path, m
     arrived: list[str] = []
     box: dict[str, Any] = {}
     pool = ProcessPool(1)
-    runner = threading.Thread(target=lambda: box.update(out=run(
-        files, pool, window=1, check=True, chunking=ONE_CHUNK, on_result=lambda r: arrived.append(r.path))))
+    runner = threading.Thread(
+        target=lambda: box.update(
+            out=run(files, pool, window=1, check=True, chunking=ONE_CHUNK, on_result=lambda r: arrived.append(r.path))
+        )
+    )
     runner.start()
     victim, deadline = None, time.monotonic() + 60
     while victim is None and time.monotonic() < deadline:
@@ -70,7 +73,8 @@ def test_a_killed_worker_fails_only_the_circuit_it_was_running(tmp_path: Path, m
     assert {r.path: r.status for r in results} == {p: "error" if p == victim_path else "ok" for p in files}
     assert [e.render() for e in results[5].errors] == [
         "f/c04x.yaml: error[worker-died] the worker process evaluating this circuit died (killed by SIGKILL)"
-        "\n  help: it may have run out of memory or been killed; the other circuits were not affected"]
+        "\n  help: it may have run out of memory or been killed; the other circuits were not affected"
+    ]
     assert [r.value for r in results if r.ok] == [2 * k + 1 for k in range(8)]
     # each circuit reported once: those before the victim as they finished, then the victim, then the re-run rest
     assert arrived == files
@@ -100,7 +104,8 @@ def test_the_time_limit_is_per_circuit_inside_a_chunk(tmp_path: Path, monkeypatc
         if result.path.endswith("s.yaml"):
             assert [e.render() for e in result.errors] == [
                 f"{result.path}: error[timeout] evaluation took longer than the 0.5 s limit"
-                "\n  help: raise --timeout, or split the circuit"]
+                "\n  help: raise --timeout, or split the circuit"
+            ]
         else:
             assert result.status == "ok"
 
@@ -111,14 +116,23 @@ def test_fail_fast_stops_inside_a_chunk(tmp_path: Path, monkeypatch: Any) -> Non
     files = folder_with(Path("f"), {"c02x.yaml": FAULT}, 9)
     with ProcessPool(1) as pool:
         results, skipped = run(files, pool, window=1, fail_fast=True, chunking=ONE_CHUNK)
-    assert [(r.path, r.status) for r in results] == [("f/c00.yaml", "ok"), ("f/c01.yaml", "ok"),
-                                                     ("f/c02.yaml", "ok"), ("f/c02x.yaml", "error")]
+    assert [(r.path, r.status) for r in results] == [
+        ("f/c00.yaml", "ok"),
+        ("f/c01.yaml", "ok"),
+        ("f/c02.yaml", "ok"),
+        ("f/c02x.yaml", "error"),
+    ]
     assert skipped == files[4:]
 
 
 def mixed_folder(root: Path) -> Path:
-    special = {"c10a.yaml": INVALID, "c20b.yaml": CYCLE, "c30c.yaml": FAULT, "c40d.yaml": FAILING,
-               "c50e.yaml": slow_circuit(3000)}  # large enough to be a task of its own
+    special = {
+        "c10a.yaml": INVALID,
+        "c20b.yaml": CYCLE,
+        "c30c.yaml": FAULT,
+        "c40d.yaml": FAILING,
+        "c50e.yaml": slow_circuit(3000),
+    }  # large enough to be a task of its own
     folder_with(root, special, 90)
     return root
 
@@ -164,6 +178,9 @@ def test_a_file_too_large_for_a_chunk_runs_alone(tmp_path: Path, monkeypatch: An
 
     with Recording(1) as pool:
         results, _ = run(files, pool, window=1, chunking=Chunking(tail=1))
-    assert [tuple(paths) for paths in seen] == [("f/c00.yaml", "f/c01.yaml"), ("f/c01x.yaml",),
-                                                ("f/c02.yaml", "f/c03.yaml")]
+    assert [tuple(paths) for paths in seen] == [
+        ("f/c00.yaml", "f/c01.yaml"),
+        ("f/c01x.yaml",),
+        ("f/c02.yaml", "f/c03.yaml"),
+    ]
     assert all(isinstance(r, Result) and r.status == "ok" for r in results)

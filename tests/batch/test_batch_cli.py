@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 from mixed_suite import CIRCUIT, EXPECTED_FAILURES, EXPECTED_STATUS, REPO, comparable
 
-from engine import cli
-from engine.loader import DEFAULT_MAX_BYTES
+from engine.cli import app
+from engine.format.loader import DEFAULT_MAX_BYTES
 
 
-def circuit(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CIRCUIT, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def circuit(
+    *args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CIRCUIT, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def test_circuits_folder_passes() -> None:
@@ -52,9 +54,18 @@ def test_suite_json_matches_eval(suite: Path) -> None:
     done = circuit("batch", "suite", "--format", "json", "--exclude", "slow.yaml", cwd=Path.cwd())
     assert done.returncode == 1
     report = json.loads(done.stdout)
-    assert report["args"] == {"paths": ["suite"], "jobs": os.cpu_count(), "check": False, "check_tolerance": 1e-5,
-                              "exclude": ["slow.yaml"], "format": "json", "output": None, "timeout": None,
-                              "fail_fast": False, "scheduler": None}
+    assert report["args"] == {
+        "paths": ["suite"],
+        "jobs": os.cpu_count(),
+        "check": False,
+        "check_tolerance": 1e-5,
+        "exclude": ["slow.yaml"],
+        "format": "json",
+        "output": None,
+        "timeout": None,
+        "fail_fast": False,
+        "scheduler": None,
+    }
     assert [r["path"] for r in report["results"]] == sorted(set(EXPECTED_STATUS) - {"suite/slow.yaml"})
     for result in report["results"]:  # each entry is exactly what `circuit eval --format json` prints
         alone = circuit("eval", result["path"], "--format", "json", cwd=Path.cwd())
@@ -68,8 +79,18 @@ def test_output_file_junit(suite: Path) -> None:
     assert done.stderr == "error: cannot write the report to 'out/report.xml': no folder 'out'\n"
     Path("out").mkdir()
     Path("out/report.xml").write_text("old report\n")
-    done = circuit("batch", "suite", "--format", "junit", "--output", "out/report.xml", "--timeout", "0.5",
-                   "--check", cwd=Path.cwd())
+    done = circuit(
+        "batch",
+        "suite",
+        "--format",
+        "junit",
+        "--output",
+        "out/report.xml",
+        "--timeout",
+        "0.5",
+        "--check",
+        cwd=Path.cwd(),
+    )
     assert done.returncode == 1
     assert done.stdout.startswith("7 circuits in ")
     root = ET.parse("out/report.xml").getroot()
@@ -83,14 +104,18 @@ def test_fail_fast_and_github(suite: Path) -> None:
     assert done.stdout.splitlines() == [
         "::error file=suite/cycle.yaml,line=3,col=3,title=cycle::cycle: a -> b -> c -> a "
         "(help: a gate cannot depend on its own output; break the loop at one of: a, b, c)",
-        done.stdout.splitlines()[-1]]
+        done.stdout.splitlines()[-1],
+    ]
     assert done.stdout.splitlines()[-1].endswith(" s: 1 invalid, 6 skipped")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["empty"], "error: no circuit files found (looked for *.yaml and *.yml)\n"),
-    (["suite", "--timeout", "0"], "error: --timeout must be a positive number of seconds, got 0\n"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["empty"], "error: no circuit files found (looked for *.yaml and *.yml)\n"),
+        (["suite", "--timeout", "0"], "error: --timeout must be a positive number of seconds, got 0\n"),
+    ],
+)
 def test_usage_errors(suite: Path, args: list[str], message: str) -> None:
     Path("empty").mkdir()
     done = circuit("batch", *args, cwd=Path.cwd())
@@ -107,29 +132,41 @@ def test_missing_dask_extra_gives_a_hint(suite: Path, tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "distributed"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'distributed'\")\n")
-    done = circuit("batch", "suite", "--scheduler", "local", cwd=Path.cwd(),
-                   env={"PYTHONPATH": str(shadow.parent)})
+    done = circuit("batch", "suite", "--scheduler", "local", cwd=Path.cwd(), env={"PYTHONPATH": str(shadow.parent)})
     assert (done.returncode, done.stdout, done.stderr) == (
-        2, "", "error: --scheduler needs the Dask extra: pip install 'circuitflow[dask]'\n")
+        2,
+        "",
+        "error: --scheduler needs the Dask extra: pip install 'circuitflow[dask]'\n",
+    )
 
 
 def test_unreachable_scheduler(suite: Path) -> None:
-    from engine import cluster
+    from engine.batching import dask
 
     # nothing listens on port 9 of this machine: the connection is refused
-    with pytest.raises(cluster.ClusterError, match="^cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
-        original, cluster.CONNECT_TIMEOUT_S = cluster.CONNECT_TIMEOUT_S, 1.0
+    with pytest.raises(dask.ClusterError, match="^cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
+        original, dask.CONNECT_TIMEOUT_S = dask.CONNECT_TIMEOUT_S, 1.0
         try:
-            with cluster.dask_executor("tcp://127.0.0.1:9"):
+            with dask.dask_executor("tcp://127.0.0.1:9"):
                 pass
         finally:
-            cluster.CONNECT_TIMEOUT_S = original
+            dask.CONNECT_TIMEOUT_S = original
 
 
 @pytest.mark.timeout(120)
 def test_scheduler_address(suite: Path, dask_client: Any) -> None:
-    done = circuit("batch", "suite", "--check", "--timeout", "0.5", "--format", "json",
-                   "--scheduler", dask_client.scheduler.address, cwd=Path.cwd())
+    done = circuit(
+        "batch",
+        "suite",
+        "--check",
+        "--timeout",
+        "0.5",
+        "--format",
+        "json",
+        "--scheduler",
+        dask_client.scheduler.address,
+        cwd=Path.cwd(),
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert {r["path"]: r["status"] for r in report["results"]} == EXPECTED_STATUS
@@ -144,26 +181,31 @@ def test_scheduler_local(suite: Path) -> None:
 
 
 def test_help_imports_nothing_heavy() -> None:
-    code = ("import sys, engine.cli; print(sorted(m for m in ('yaml', 'pydantic', 'networkx', 'rich', 'dask', "
-            "'distributed', 'engine.circuit', 'engine.batching') if m in sys.modules))")
+    code = (
+        "import sys, engine.cli.app; print(sorted(m for m in ('yaml', 'pydantic', 'networkx', 'rich', 'dask', "
+        "'distributed', 'engine.circuit', 'engine.batching.runner') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "[]\n"
 
 
 def test_cli_max_bytes_default_matches_the_loader() -> None:
-    assert cli.DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
+    assert app.DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
 
 
 def test_cli_check_tolerance_default_matches_the_api() -> None:
     from engine.circuit import DEFAULT_CHECK_TOLERANCE
 
-    assert cli.DEFAULT_CHECK_TOLERANCE == DEFAULT_CHECK_TOLERANCE
+    assert app.DEFAULT_CHECK_TOLERANCE == DEFAULT_CHECK_TOLERANCE
 
 
 def test_output_to_a_folder_is_a_usage_error(suite: Path) -> None:
     done = circuit("batch", "suite/good", "--output", "suite", cwd=Path.cwd())
     assert (done.returncode, done.stdout, done.stderr) == (
-        2, "", "error: cannot write the report to 'suite': it is a folder\n")
+        2,
+        "",
+        "error: cannot write the report to 'suite': it is a folder\n",
+    )
 
 
 @pytest.mark.timeout(60)
@@ -171,8 +213,9 @@ def test_ctrl_c_stops_the_batch_quietly(suite: Path) -> None:
     import signal
     import time
 
-    running = subprocess.Popen([CIRCUIT, "batch", "suite", "--check", "--jobs", "2"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    running = subprocess.Popen(
+        [CIRCUIT, "batch", "suite", "--check", "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(1.5)  # the slow circuit takes many seconds: the batch is still running
     running.send_signal(signal.SIGINT)
     out, err = running.communicate(timeout=30)

@@ -11,8 +11,8 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from engine.deadline import Expired, run_with_deadline
-from engine.pool import ProcessPool, TaskTimeout, WorkerDied, describe_exit
+from engine.batching.deadline import Expired, run_with_deadline
+from engine.batching.pool import ProcessPool, TaskTimeout, WorkerDied, describe_exit
 
 
 def wait_for_running(pool: ProcessPool, count: int = 1, seconds: float = 30) -> list[tuple[int, tuple]]:

@@ -14,9 +14,10 @@ import pytest
 from mixed_suite import EXPECTED_FAILURES, REPO, TIMEOUT, make_suite
 
 import engine
-from engine import batchreport
-from engine.batching import BatchReport
-from engine.report import write_atomic
+from engine.batching import reports
+from engine.batching.runner import BatchReport
+from engine.cli import batchview
+from engine.format.files import write_atomic
 
 SCHEMA = json.loads((REPO / "schemas" / "batch-report.schema.json").read_text())
 
@@ -33,31 +34,46 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> BatchReport:
 
 def test_json_report_follows_its_schema(report: BatchReport) -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    data = json.loads(batchreport.render(report, "json"))
+    data = json.loads(reports.render(report, "json"))
     jsonschema.validate(data, SCHEMA)
     assert data["metadata"]["tool"] == "circuitflow"
     assert data["metadata"]["version"] == engine.__version__
     assert data["metadata"]["schema_version"] == 1
     assert data["summary"] == {"total": 7, "ok": 2, "failed": 1, "invalid": 2, "error": 2, "skipped": 0}
     assert [r["path"] for r in data["results"]] == sorted(r["path"] for r in data["results"])
-    assert data["args"] == {"paths": ["suite"], "jobs": 2, "check": True, "exclude": [], "timeout": TIMEOUT,
-                            "fail_fast": False}
+    assert data["args"] == {
+        "paths": ["suite"],
+        "jobs": 2,
+        "check": True,
+        "exclude": [],
+        "timeout": TIMEOUT,
+        "fail_fast": False,
+    }
     assert data["results"] == [r.to_dict() for r in report.results]
 
 
 def test_junit_report_parses(report: BatchReport) -> None:
-    root = ET.fromstring(batchreport.render(report, "junit"))
+    root = ET.fromstring(reports.render(report, "junit"))
     assert root.tag == "testsuites"
     [suite] = root
     assert {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")} == {
-        "tests": "7", "failures": "1", "errors": "4", "skipped": "0"}
+        "tests": "7",
+        "failures": "1",
+        "errors": "4",
+        "skipped": "0",
+    }
     cases = {case.get("file"): case for case in suite.iter("testcase")}
     assert list(cases) == sorted(cases)
     outcome = {path: [child.tag for child in case] for path, case in cases.items()}
     assert outcome == {
-        "suite/cycle.yaml": ["error"], "suite/failing.yaml": ["failure"], "suite/fault.yaml": ["error"],
-        "suite/good/neuron.yaml": [], "suite/good/seed.yaml": [], "suite/invalid.yml": ["error"],
-        "suite/slow.yaml": ["error"]}
+        "suite/cycle.yaml": ["error"],
+        "suite/failing.yaml": ["failure"],
+        "suite/fault.yaml": ["error"],
+        "suite/good/neuron.yaml": [],
+        "suite/good/seed.yaml": [],
+        "suite/invalid.yml": ["error"],
+        "suite/slow.yaml": ["error"],
+    }
     failure = cases["suite/failing.yaml"][0]
     assert failure.get("type") == "expect"
     assert failure.get("message") == "value of 'f' is -12.0, expected -13.0"
@@ -72,7 +88,7 @@ def test_junit_marks_gradient_check_failures_and_skips(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("inputs: {x: 2}\ngates:\n  f: {op: mul, in: [x, x]}\nexpect:\n  grads: {x: 5}\n")
     (tmp_path / "b.yaml").write_text("inputs: {x: 2}\ngates:\n  f: {op: mul, in: [x, x]}\n")
     report = engine.batch([tmp_path], jobs=1, fail_fast=True)
-    root = ET.fromstring(batchreport.junit(report))
+    root = ET.fromstring(reports.junit(report))
     cases = list(root.iter("testcase"))
     assert [c[0].tag for c in cases] == ["failure", "skipped"]
     assert cases[0][0].get("message") == "gradient of 'x' is 4.0, expected 5.0"
@@ -80,23 +96,32 @@ def test_junit_marks_gradient_check_failures_and_skips(tmp_path: Path) -> None:
 
 
 def test_github_annotations(report: BatchReport) -> None:
-    lines = batchreport.render(report, "github").splitlines()
-    assert lines[0] == ("::error file=suite/cycle.yaml,line=3,col=3,title=cycle::cycle: a -> b -> c -> a "
-                        "(help: a gate cannot depend on its own output; break the loop at one of: a, b, c)")
-    assert lines[-2] == ("::error file=suite/slow.yaml,title=timeout::evaluation took longer than the 0.5 s limit "
-                         "(help: raise --timeout, or split the circuit)")
+    lines = reports.render(report, "github").splitlines()
+    assert lines[0] == (
+        "::error file=suite/cycle.yaml,line=3,col=3,title=cycle::cycle: a -> b -> c -> a "
+        "(help: a gate cannot depend on its own output; break the loop at one of: a, b, c)"
+    )
+    assert lines[-2] == (
+        "::error file=suite/slow.yaml,title=timeout::evaluation took longer than the 0.5 s limit "
+        "(help: raise --timeout, or split the circuit)"
+    )
     assert len(lines) == 6 and lines[-1].startswith("7 circuits in ")
 
 
 def test_text_report(report: BatchReport) -> None:
-    text = batchreport.render(report, "text")
+    text = batchview.batch_text(report, "text")
     lines = text.splitlines()
     assert lines[0].split() == ["circuit", "status", "output", "grad", "check", "time"]
     rows = [line.split() for line in lines[1:8]]
     assert [row[:2] for row in rows] == [
-        ["suite/cycle.yaml", "invalid"], ["suite/failing.yaml", "failed"], ["suite/fault.yaml", "error"],
-        ["suite/good/neuron.yaml", "ok"], ["suite/good/seed.yaml", "ok"], ["suite/invalid.yml", "invalid"],
-        ["suite/slow.yaml", "error"]]
+        ["suite/cycle.yaml", "invalid"],
+        ["suite/failing.yaml", "failed"],
+        ["suite/fault.yaml", "error"],
+        ["suite/good/neuron.yaml", "ok"],
+        ["suite/good/seed.yaml", "ok"],
+        ["suite/invalid.yml", "invalid"],
+        ["suite/slow.yaml", "error"],
+    ]
     assert rows[4][2:5] == ["f", "=", "-12"] and rows[4][-1] == "ms"
     assert rows[0][2:4] == ["-", "-"]
     assert lines[9] == "failures:"
@@ -108,19 +133,19 @@ def test_text_report(report: BatchReport) -> None:
 
 
 def test_text_report_in_colour(report: BatchReport) -> None:
-    assert "\x1b[" in batchreport.render(report, "text", color=True)
+    assert "\x1b[" in batchview.batch_text(report, "text", color=True)
 
 
 def test_progress_bar_only_on_a_terminal(report: BatchReport, tmp_path: Path) -> None:
     log = (tmp_path / "log.txt").open("w")
-    with batchreport.progress(7, log) as advance:
+    with batchview.progress(7, log) as advance:
         for result in report.results:
             advance(result)
     log.close()
     assert (tmp_path / "log.txt").read_text() == ""
     master, slave = os.openpty()
     terminal = os.fdopen(slave, "w")
-    with batchreport.progress(7, terminal) as advance:
+    with batchview.progress(7, terminal) as advance:
         for result in report.results:
             advance(result)
     terminal.close()

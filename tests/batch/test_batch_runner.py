@@ -14,9 +14,9 @@ import pytest
 from mixed_suite import EXPECTED_FAILURES, EXPECTED_STATUS, TIMEOUT, comparable, slow_circuit
 
 import engine
-from engine.batching import BatchReport, InlineExecutor, evaluate_task
+from engine.batching.pool import ProcessPool
+from engine.batching.runner import BatchReport, InlineExecutor, evaluate_task
 from engine.circuit import evaluate_file
-from engine.pool import ProcessPool
 
 
 def first_failures(report: BatchReport) -> list[str]:
@@ -49,8 +49,7 @@ def test_suite_local(suite: Path, jobs: int) -> None:
 
 @pytest.mark.timeout(120)
 def test_suite_on_dask_equals_local_pool(suite: Path, dask_client: Any) -> None:
-    on_dask = engine.batch([suite], executor=dask_client.get_executor(pure=False), jobs=2, check=True,
-                           timeout=TIMEOUT)
+    on_dask = engine.batch([suite], executor=dask_client.get_executor(pure=False), jobs=2, check=True, timeout=TIMEOUT)
     check_suite_report(on_dask)
     local = engine.batch([suite], jobs=2, check=True, timeout=TIMEOUT)
     assert [comparable(r.to_dict()) for r in on_dask.results] == [comparable(r.to_dict()) for r in local.results]
@@ -82,8 +81,10 @@ def test_exclude_and_all_ok(suite: Path) -> None:
     report = engine.batch([suite], jobs=2, exclude=["suite/good/*"])
     assert "suite/good/seed.yaml" not in {r.path for r in report.results}
     report = engine.batch([suite / "good"], jobs=2, check=True)
-    assert [(r.path, r.status) for r in report.results] == [("suite/good/neuron.yaml", "ok"),
-                                                           ("suite/good/seed.yaml", "ok")]
+    assert [(r.path, r.status) for r in report.results] == [
+        ("suite/good/neuron.yaml", "ok"),
+        ("suite/good/seed.yaml", "ok"),
+    ]
     assert report.ok and report.summary["ok"] == 2
     seed = report.results[1]
     assert seed.value == -12.0 and seed.grads == {"x": -4.0, "y": -4.0, "z": 3.0, "q": -4.0, "f": 1.0}
@@ -97,8 +98,10 @@ def test_empty_batch(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_its_own_invalid_result(suite: Path) -> None:
     report = engine.batch(["suite/good/seed.yaml", "suite/nope.yaml"], jobs=2)
-    assert [(r.path, r.status) for r in report.results] == [("suite/good/seed.yaml", "ok"),
-                                                           ("suite/nope.yaml", "invalid")]
+    assert [(r.path, r.status) for r in report.results] == [
+        ("suite/good/seed.yaml", "ok"),
+        ("suite/nope.yaml", "invalid"),
+    ]
     assert report.results[1].errors[0].render() == "suite/nope.yaml: error[io] no such file\n  help: check the path"
 
 
@@ -107,8 +110,9 @@ def test_killed_worker_fails_its_circuit_only(suite: Path) -> None:
     (Path("suite") / "slow.yaml").write_text(slow_circuit())
     pool = ProcessPool(2)
     box: dict[str, BatchReport] = {}
-    runner = threading.Thread(target=lambda: box.update(report=engine.batch([suite], executor=pool, jobs=2,
-                                                                            check=True)))
+    runner = threading.Thread(
+        target=lambda: box.update(report=engine.batch([suite], executor=pool, jobs=2, check=True))
+    )
     runner.start()
     deadline = time.monotonic() + 60
     victim = None
@@ -125,7 +129,8 @@ def test_killed_worker_fails_its_circuit_only(suite: Path) -> None:
     slow = report.results[-1]
     assert [e.render() for e in slow.errors] == [
         "suite/slow.yaml: error[worker-died] the worker process evaluating this circuit died (killed by SIGKILL)"
-        "\n  help: it may have run out of memory or been killed; the other circuits were not affected"]
+        "\n  help: it may have run out of memory or been killed; the other circuits were not affected"
+    ]
 
 
 def test_evaluate_task_times_out_in_process(suite: Path) -> None:

@@ -93,24 +93,38 @@ def startup_ms(argv: list[str], runs: int = 15) -> float:
 
 def measure(name: str, folder: Path, count: int, repeat: int) -> dict[str, float]:
     import engine
-    from engine.batching import ONE_PER_TASK
+    from engine.batching.runner import ONE_PER_TASK
     from engine.circuit import evaluate_file
 
     files = sorted(folder.glob("*.yaml"))
-    best = best_times({"pure": lambda: [evaluate_file(p) for p in files],
-                       "jobs1": lambda: engine.batch([folder], jobs=1),
-                       "jobs2": lambda: engine.batch([folder], jobs=2),
-                       "jobs2_unchunked": lambda: engine.batch([folder], jobs=2, chunking=ONE_PER_TASK)}, repeat)
+    best = best_times(
+        {
+            "pure": lambda: [evaluate_file(p) for p in files],
+            "jobs1": lambda: engine.batch([folder], jobs=1),
+            "jobs2": lambda: engine.batch([folder], jobs=2),
+            "jobs2_unchunked": lambda: engine.batch([folder], jobs=2, chunking=ONE_PER_TASK),
+        },
+        repeat,
+    )
     pure, one, two, unchunked = best["pure"], best["jobs1"], best["jobs2"], best["jobs2_unchunked"]
     report = engine.batch([folder], jobs=2)
     assert report.summary["ok"] == count, report.summary
-    row = {"pure_s": pure, "jobs1_s": one, "jobs2_s": two,
-           "pure_cps": count / pure, "jobs1_cps": count / one, "jobs2_cps": count / two,
-           "overhead1_ms": (one - pure) / count * 1000,
-           "speedup": one / two, "unchunked_speedup": one / unchunked}
-    print(f"{name:6} {count:5d} circuits | pure {row['pure_cps']:8.1f}/s | jobs 1 {row['jobs1_cps']:8.1f}/s "
-          f"(overhead {row['overhead1_ms']:+.3f} ms/circuit) | jobs 2 {row['jobs2_cps']:8.1f}/s "
-          f"| jobs 2 / jobs 1 = {row['speedup']:.2f}x (one circuit per task: {row['unchunked_speedup']:.2f}x)")
+    row = {
+        "pure_s": pure,
+        "jobs1_s": one,
+        "jobs2_s": two,
+        "pure_cps": count / pure,
+        "jobs1_cps": count / one,
+        "jobs2_cps": count / two,
+        "overhead1_ms": (one - pure) / count * 1000,
+        "speedup": one / two,
+        "unchunked_speedup": one / unchunked,
+    }
+    print(
+        f"{name:6} {count:5d} circuits | pure {row['pure_cps']:8.1f}/s | jobs 1 {row['jobs1_cps']:8.1f}/s "
+        f"(overhead {row['overhead1_ms']:+.3f} ms/circuit) | jobs 2 {row['jobs2_cps']:8.1f}/s "
+        f"| jobs 2 / jobs 1 = {row['speedup']:.2f}x (one circuit per task: {row['unchunked_speedup']:.2f}x)"
+    )
     return row
 
 
@@ -126,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         generate(root / "small", args.small, 10, 50, seed=1)
         generate(root / "large", args.large, args.gates, args.gates, seed=2)
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-              f"{args.small} small circuits (10-50 gates), {args.large} large ({args.gates} gates); "
-              f"best of {args.repeat}")
+        print(
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
+            f"{args.small} small circuits (10-50 gates), {args.large} large ({args.gates} gates); "
+            f"best of {args.repeat}"
+        )
         small = measure("small", root / "small", args.small, args.repeat) if args.small else None
         large = measure("large", root / "large", args.large, args.repeat) if args.large else None
 

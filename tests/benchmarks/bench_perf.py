@@ -42,7 +42,7 @@ import floors  # noqa: E402
 from dag import random_dag  # noqa: E402
 
 import engine  # noqa: E402
-from engine import codegen  # noqa: E402
+from engine.run import codegen  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CIRCUIT = Path(sys.executable).with_name("circuit")
@@ -61,8 +61,9 @@ def median_time(fn: Callable[[], object], budget: float, at_least: int = 3, at_m
     return statistics.median(times)
 
 
-def agree(name: str, reference: tuple[float, Sequence[float]], other: tuple[float, Sequence[float]],
-          tolerance: float = 1e-9) -> None:
+def agree(
+    name: str, reference: tuple[float, Sequence[float]], other: tuple[float, Sequence[float]], tolerance: float = 1e-9
+) -> None:
     """Fail unless the output and every input gradient match within `tolerance` (relative+absolute)."""
     pairs = [(reference[0], other[0]), *zip(reference[1], other[1], strict=True)]
     for want, got in pairs:
@@ -113,7 +114,7 @@ def scalar_section(sizes: Sequence[int], seed: int, budget: float, rows: list[di
             "gates": n,
             "circuitflow": median_time(ours, budget) / n,
             "evaluate()": median_time(circuit.evaluate, budget / 2) / n,
-            "interpreter": median_time(lambda: engine.evaluator.run(program, point), budget / 2, at_most=20) / n,
+            "interpreter": median_time(lambda: engine.run.interpreter.run(program, point), budget / 2, at_most=20) / n,
             "floor": median_time(lambda: floor(point), budget) / n,
             "compile": compile_s / n,
             "floor compile": floor_compile_s / n,
@@ -136,21 +137,36 @@ def one_shot_section(n: int, seed: int, figures: dict[str, Any]) -> None:
         path = Path(tmp) / f"dag{n}.yaml"
         path.write_text(random_dag(n, seed).yaml(), encoding="utf-8")
         ours_s, ours_kb = run_child([str(CIRCUIT), "eval", str(path), "--format", "json"])
-        yaml_s, yaml_kb = run_child([sys.executable, "-c",
-                                     "import sys, yaml; yaml.load(open(sys.argv[1]).read(), Loader=yaml.CSafeLoader)",
-                                     str(path)])
+        yaml_s, yaml_kb = run_child(
+            [
+                sys.executable,
+                "-c",
+                "import sys, yaml; yaml.load(open(sys.argv[1]).read(), Loader=yaml.CSafeLoader)",
+                str(path),
+            ]
+        )
         # `import engine` is lazy: import what loading uses before tracing, so that
         # module objects (pydantic, networkx, yaml) are not counted against the circuit.
-        probe = ("import gc, sys, tracemalloc, engine; from engine import codegen\n"
-                 "import engine.circuit, engine.graph, engine.loader, engine.model, engine.evaluator\n"
-                 "tracemalloc.start()\n"
-                 "c = engine.load_circuit(sys.argv[1]); codegen.compiled(c.program); c.evaluate()\n"
-                 "gc.collect(); current, peak = tracemalloc.get_traced_memory(); print(current, peak)")
+        probe = (
+            "import gc, sys, tracemalloc, engine; from engine.run import codegen\n"
+            "import engine.circuit, engine.compile.graph, engine.format.loader, engine.format.model, engine.run.interpreter\n"
+            "tracemalloc.start()\n"
+            "c = engine.load_circuit(sys.argv[1]); codegen.compiled(c.program); c.evaluate()\n"
+            "gc.collect(); current, peak = tracemalloc.get_traced_memory(); print(current, peak)"
+        )
         out = subprocess.run([sys.executable, "-c", probe, str(path)], check=True, capture_output=True, text=True)
         retained, traced_peak = (int(x) for x in out.stdout.split())
-        figures.update({"one_shot_s": ours_s, "one_shot_peak_mb": ours_kb / 1024, "yaml_load_s": yaml_s,
-                        "yaml_peak_mb": yaml_kb / 1024, "loaded_bytes_per_gate": retained / n,
-                        "load_peak_bytes_per_gate": traced_peak / n, "big": n})
+        figures.update(
+            {
+                "one_shot_s": ours_s,
+                "one_shot_peak_mb": ours_kb / 1024,
+                "yaml_load_s": yaml_s,
+                "yaml_peak_mb": yaml_kb / 1024,
+                "loaded_bytes_per_gate": retained / n,
+                "load_peak_bytes_per_gate": traced_peak / n,
+                "big": n,
+            }
+        )
 
 
 _WRAPPER = """
@@ -217,8 +233,10 @@ def batch_section(gates: int, samples: int, seed: int, budget: float, figures: d
     floor = floors.numpy_floor(dag)
     check_batch("numpy floor", reference, floor(X))
     contenders: dict[str, Callable[[], object]] = {
-        "circuitflow": ours, "circuitflow, grads of every wire": lambda: ours("all"),
-        "numpy floor": lambda: floor(X)}
+        "circuitflow": ours,
+        "circuitflow, grads of every wire": lambda: ours("all"),
+        "numpy floor": lambda: floor(X),
+    }
     if optional("torch"):
         import torch
 
@@ -229,6 +247,7 @@ def batch_section(gates: int, samples: int, seed: int, budget: float, figures: d
             def run() -> object:
                 torch.set_num_threads(threads)
                 return tv(X)
+
             return run
 
         contenders["torch 1 thread"] = torch_with(1)
@@ -248,8 +267,9 @@ def check_batch(name: str, reference: tuple[Any, list[Any]], other: tuple[Any, l
 def startup_section(figures: dict[str, Any], repeats: int) -> None:
     seed = ROOT / "circuits" / "seed.yaml"
     ours = statistics.median(run_child([str(CIRCUIT), "eval", str(seed)])[0] for _ in range(repeats))
-    bare = statistics.median(run_child([sys.executable, "-c", "import yaml, pydantic, networkx"])[0]
-                             for _ in range(repeats))
+    bare = statistics.median(
+        run_child([sys.executable, "-c", "import yaml, pydantic, networkx"])[0] for _ in range(repeats)
+    )
     figures.update({"startup_s": ours, "bare_import_s": bare})
 
 
@@ -262,39 +282,56 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def report(rows: list[dict[str, Any]], figures: dict[str, Any]) -> str:
-    out = ["| circuit (fwd+bwd) | circuitflow ns/gate | straight-line floor | ÷ floor | micrograd | "
-           "÷ circuitflow | PyTorch scalar | ÷ circuitflow | `evaluate()` incl. Result | interpreter | "
-           "compile µs/gate (floor) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| circuit (fwd+bwd) | circuitflow ns/gate | straight-line floor | ÷ floor | micrograd | "
+        "÷ circuitflow | PyTorch scalar | ÷ circuitflow | `evaluate()` incl. Result | interpreter | "
+        "compile µs/gate (floor) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         ours = r["circuitflow"]
-        out.append(f"| random DAG, {r['gates']:,} gates | {ns(ours)} | {ns(r['floor'])} | {ratio(ours, r['floor'])} | "
-                   f"{ns(r.get('micrograd'))} | {ratio(r.get('micrograd'), ours)} | {ns(r.get('torch'))} | "
-                   f"{ratio(r.get('torch'), ours)} | {ns(r['evaluate()'])} | {ns(r['interpreter'])} | "
-                   f"{r['compile'] * 1e6:.0f} ({r['floor compile'] * 1e6:.0f}) |")
+        out.append(
+            f"| random DAG, {r['gates']:,} gates | {ns(ours)} | {ns(r['floor'])} | {ratio(ours, r['floor'])} | "
+            f"{ns(r.get('micrograd'))} | {ratio(r.get('micrograd'), ours)} | {ns(r.get('torch'))} | "
+            f"{ratio(r.get('torch'), ours)} | {ns(r['evaluate()'])} | {ns(r['interpreter'])} | "
+            f"{r['compile'] * 1e6:.0f} ({r['floor compile'] * 1e6:.0f}) |"
+        )
     if "batch" in figures:
         b = figures["batch"]
         ours = b["circuitflow"]
-        out += ["", f"| batch: {b['gates']} gates × {b['samples']:,} samples | ns per gate·sample | ÷ circuitflow |",
-                "|---|---:|---:|"]
-        for key in ("circuitflow", "circuitflow, grads of every wire", "numpy floor", "torch 1 thread",
-                    "torch 2 threads"):
+        out += [
+            "",
+            f"| batch: {b['gates']} gates × {b['samples']:,} samples | ns per gate·sample | ÷ circuitflow |",
+            "|---|---:|---:|",
+        ]
+        for key in (
+            "circuitflow",
+            "circuitflow, grads of every wire",
+            "numpy floor",
+            "torch 1 thread",
+            "torch 2 threads",
+        ):
             if key in b:
                 out.append(f"| {key} | {b[key] * 1e9:.2f} | {b[key] / ours:.2f}× |")
     if "one_shot_s" in figures:
         f = figures
-        out += ["", "| one-shot and memory | measured |", "|---|---:|",
-                f"| `circuit eval` of the {f['big']:,}-gate file (load, validate, evaluate, JSON) | "
-                f"{f['one_shot_s']:.2f} s, peak {f['one_shot_peak_mb']:.0f} MB |",
-                f"| bare `yaml.load(text, Loader=yaml.CSafeLoader)` of the same file | "
-                f"{f['yaml_load_s']:.2f} s, peak {f['yaml_peak_mb']:.0f} MB |",
-                f"| loaded + compiled {f['big']:,}-gate circuit: memory held per gate (traced) | "
-                f"{f['loaded_bytes_per_gate']:.0f} bytes |",
-                f"| … peak while loading and compiling, per gate (traced) | "
-                f"{f['load_peak_bytes_per_gate']:.0f} bytes |"]
+        out += [
+            "",
+            "| one-shot and memory | measured |",
+            "|---|---:|",
+            f"| `circuit eval` of the {f['big']:,}-gate file (load, validate, evaluate, JSON) | "
+            f"{f['one_shot_s']:.2f} s, peak {f['one_shot_peak_mb']:.0f} MB |",
+            f"| bare `yaml.load(text, Loader=yaml.CSafeLoader)` of the same file | "
+            f"{f['yaml_load_s']:.2f} s, peak {f['yaml_peak_mb']:.0f} MB |",
+            f"| loaded + compiled {f['big']:,}-gate circuit: memory held per gate (traced) | "
+            f"{f['loaded_bytes_per_gate']:.0f} bytes |",
+            f"| … peak while loading and compiling, per gate (traced) | {f['load_peak_bytes_per_gate']:.0f} bytes |",
+        ]
     if "startup_s" in figures:
-        out += [f"| `circuit eval circuits/seed.yaml` wall time | {figures['startup_s'] * 1000:.0f} ms |",
-                f"| bare `python -c \"import yaml, pydantic, networkx\"` | {figures['bare_import_s'] * 1000:.0f} ms |"]
+        out += [
+            f"| `circuit eval circuits/seed.yaml` wall time | {figures['startup_s'] * 1000:.0f} ms |",
+            f'| bare `python -c "import yaml, pydantic, networkx"` | {figures["bare_import_s"] * 1000:.0f} ms |',
+        ]
     return "\n".join(out)
 
 

@@ -73,8 +73,13 @@ class ApiWatch:
 
     def __init__(self, folder: str, debounce_ms: float, poll: bool) -> None:
         self.inbox: queue.SimpleQueue[tuple[float, dict[str, Any]]] = queue.SimpleQueue()
-        self.handle = engine.watch([folder], lambda e: self.inbox.put((time.perf_counter(), e.to_dict())),
-                                   debounce_ms=debounce_ms, poll=poll, poll_interval=0.05)
+        self.handle = engine.watch(
+            [folder],
+            lambda e: self.inbox.put((time.perf_counter(), e.to_dict())),
+            debounce_ms=debounce_ms,
+            poll=poll,
+            poll_interval=0.05,
+        )
 
     def close(self) -> None:
         self.handle.stop()
@@ -85,9 +90,16 @@ class CliWatch:
 
     def __init__(self, folder: str, debounce_ms: float, poll: bool) -> None:
         self.inbox: queue.SimpleQueue[tuple[float, dict[str, Any]]] = queue.SimpleQueue()
-        command = [str(Path(sys.executable).parent / "circuit"), "watch", "--format", "json",
-                   "--debounce-ms", str(int(debounce_ms)), *(["--poll", "--poll-interval", "0.05"] if poll else []),
-                   folder]
+        command = [
+            str(Path(sys.executable).parent / "circuit"),
+            "watch",
+            "--format",
+            "json",
+            "--debounce-ms",
+            str(int(debounce_ms)),
+            *(["--poll", "--poll-interval", "0.05"] if poll else []),
+            folder,
+        ]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -101,8 +113,15 @@ class CliWatch:
         self.proc.wait(timeout=30)
 
 
-def measure(gates: int, save: Callable[[Path, str], None], saves: int, debounce_ms: float, poll: bool,
-            structural: bool, cli: bool) -> tuple[list[float], list[float]]:
+def measure(
+    gates: int,
+    save: Callable[[Path, str], None],
+    saves: int,
+    debounce_ms: float,
+    poll: bool,
+    structural: bool,
+    cli: bool,
+) -> tuple[list[float], list[float]]:
     """Latencies above the debounce (ms) and evaluation times (ms) of `saves` saves."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "bench.yaml"
@@ -135,21 +154,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", action="store_true", help="run `circuit watch --format json` and read its pipe")
     args = parser.parse_args(argv)
     random.seed(1)
-    print(f"# watch latency above a {args.debounce_ms:g} ms debounce; {args.saves} saves per row; "
-          f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"# watch latency above a {args.debounce_ms:g} ms debounce; {args.saves} saves per row; "
+        f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs"
+    )
     print(f"{'gates':>6} {'save':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'eval ms':>8}  target")
     ok = True
-    modes = [("in-place, values", save_in_place, False), ("atomic rename, values", save_atomic, False),
-             ("in-place, structural", save_in_place, True)]
+    modes = [
+        ("in-place, values", save_in_place, False),
+        ("atomic rename, values", save_atomic, False),
+        ("in-place, structural", save_in_place, True),
+    ]
     for gates in args.sizes:
         for label, save, structural in modes:
             latencies, evals = measure(gates, save, args.saves, args.debounce_ms, args.poll, structural, args.cli)
             median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
             met = median <= TARGET_MEDIAN_MS and p95 <= TARGET_P95_MS
             ok &= met or args.poll
-            print(f"{gates:>6} {label:<22} {median:>10.1f} {p95:>8.1f} {max(latencies):>8.1f} "
-                  f"{statistics.median(evals):>8.2f}  {'met' if met else 'MISSED'}", flush=True)
+            print(
+                f"{gates:>6} {label:<22} {median:>10.1f} {p95:>8.1f} {max(latencies):>8.1f} "
+                f"{statistics.median(evals):>8.2f}  {'met' if met else 'MISSED'}",
+                flush=True,
+            )
     return 0 if ok else 1
 
 

@@ -48,14 +48,18 @@ def python_floor_source(dag: Dag) -> str:
     ins = list(names[n] for n in dag.inputs)
     lines = ["def run(X):", f"    {', '.join(ins)}, = X"]
     forward = {
-        "add": "{a} + {b}", "mul": "{a} * {b}", "max": "{a} if {a} >= {b} else {b}",
-        "sigmoid": "1.0 / (1.0 + exp(-{a}))", "tanh": "tanh({a})", "relu": "{a} if {a} > 0.0 else 0.0",
+        "add": "{a} + {b}",
+        "mul": "{a} * {b}",
+        "max": "{a} if {a} >= {b} else {b}",
+        "sigmoid": "1.0 / (1.0 + exp(-{a}))",
+        "tanh": "tanh({a})",
+        "relu": "{a} if {a} > 0.0 else 0.0",
         "exp": "exp({a})",
     }
     lines += _forward_lines(dag, names, forward)
     grads = {n: "g" + v for n, v in names.items()}
     names_g = list(grads.values())
-    lines += ["    " + " = ".join(names_g[i:i + 250]) + " = 0.0" for i in range(0, len(names_g), 250)]
+    lines += ["    " + " = ".join(names_g[i : i + 250]) + " = 0.0" for i in range(0, len(names_g), 250)]
     lines.append(f"    {grads[dag.output]} = 1.0")
     for name, op, args in reversed(dag.gates):
         y, gy = names[name], grads[name]
@@ -66,8 +70,10 @@ def python_floor_source(dag: Dag) -> str:
         elif op == "mul":
             terms = [(args[0], f"{gy} * {b}"), (args[1], f"{gy} * {a}")]
         elif op == "max":
-            terms = [(args[0], f"({gy} if {a} > {b} else 0.5 * {gy} if {a} == {b} else 0.0)"),
-                     (args[1], f"({gy} if {b} > {a} else 0.5 * {gy} if {a} == {b} else 0.0)")]
+            terms = [
+                (args[0], f"({gy} if {a} > {b} else 0.5 * {gy} if {a} == {b} else 0.0)"),
+                (args[1], f"({gy} if {b} > {a} else 0.5 * {gy} if {a} == {b} else 0.0)"),
+            ]
         elif op == "sigmoid":
             terms = [(args[0], f"{gy} * {y} * (1.0 - {y})")]
         elif op == "tanh":
@@ -101,8 +107,12 @@ def numpy_floor_source(dag: Dag) -> str:
     names = _names(dag)
     lines = ["def run(X):", f"    {', '.join(names[n] for n in dag.inputs)}, = X"]
     forward = {
-        "add": "{a} + {b}", "mul": "{a} * {b}", "max": "np.maximum({a}, {b})",
-        "sigmoid": "1.0 / (1.0 + np.exp(-{a}))", "tanh": "np.tanh({a})", "relu": "np.maximum({a}, 0.0)",
+        "add": "{a} + {b}",
+        "mul": "{a} * {b}",
+        "max": "np.maximum({a}, {b})",
+        "sigmoid": "1.0 / (1.0 + np.exp(-{a}))",
+        "tanh": "np.tanh({a})",
+        "relu": "np.maximum({a}, 0.0)",
         "exp": "np.exp({a})",
     }
     lines += _forward_lines(dag, names, forward)
@@ -168,6 +178,7 @@ def micrograd_run(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
 
         def _backward() -> None:
             a.grad += local(out.data) * out.grad
+
         out._backward = _backward
         return out
 
@@ -181,6 +192,7 @@ def micrograd_run(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
                 a.grad += share * out.grad
             if b.data >= a.data:
                 b.grad += share * out.grad
+
         out._backward = _backward
         return out
 
@@ -194,8 +206,13 @@ def micrograd_run(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
         return unary(a, math.exp(a.data), lambda y: y)
 
     table: dict[str, Callable[..., Any]] = {
-        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "max": maximum,
-        "sigmoid": sigmoid, "tanh": tanh, "relu": lambda a: a.relu(), "exp": exp,
+        "add": lambda a, b: a + b,
+        "mul": lambda a, b: a * b,
+        "max": maximum,
+        "sigmoid": sigmoid,
+        "tanh": tanh,
+        "relu": lambda a: a.relu(),
+        "exp": exp,
     }
 
     def run(point: Sequence[float]) -> Outcome:
@@ -252,6 +269,11 @@ def _torch_table(torch: Any) -> dict[str, Callable[..., Any]]:
         return torch.maximum(a, b)  # ties split the gradient evenly
 
     return {
-        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "max": maximum,
-        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "exp": torch.exp,
+        "add": lambda a, b: a + b,
+        "mul": lambda a, b: a * b,
+        "max": maximum,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "exp": torch.exp,
     }

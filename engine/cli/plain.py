@@ -63,17 +63,36 @@ class TableSpec:
 def result_tables(result: Result, fmt: Callable[[float | None], str]) -> list[TableSpec]:
     """The result's tables: every wire (output first), then the gradient check if one ran."""
     order = [result.output, *(w for w in result.values if w != result.output)]
-    tables = [TableSpec(f"{result.circuit}: {result.output} = {fmt(result.value)}",
-                        ("wire", "value", f"∂{result.output}/∂wire"),
-                        [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order],
-                        (False, True, True), ["bold" if wire == result.output else None for wire in order])]
+    tables = [
+        TableSpec(
+            f"{result.circuit}: {result.output} = {fmt(result.value)}",
+            ("wire", "value", f"∂{result.output}/∂wire"),
+            [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order],
+            (False, True, True),
+            ["bold" if wire == result.output else None for wire in order],
+        )
+    ]
     grad_checks = [c for c in result.checks if c.kind == "grad_check"]
     if grad_checks:
-        tables.append(TableSpec(
-            "gradient check (centred differences)", ("input", "analytic", "numerical", "abs error", "rel error", ""),
-            [(c.wire, fmt(c.actual), fmt(c.expected), f"{c.abs_error:.2e}", f"{c.rel_error:.2e}",
-              "kink" if c.on_kink else "ok" if c.passed else "FAIL") for c in grad_checks],
-            (False, True, True, True, True, False), [None if c.passed else "bold red" for c in grad_checks]))
+        tables.append(
+            TableSpec(
+                "gradient check (centred differences)",
+                ("input", "analytic", "numerical", "abs error", "rel error", ""),
+                [
+                    (
+                        c.wire,
+                        fmt(c.actual),
+                        fmt(c.expected),
+                        f"{c.abs_error:.2e}",
+                        f"{c.rel_error:.2e}",
+                        "kink" if c.on_kink else "ok" if c.passed else "FAIL",
+                    )
+                    for c in grad_checks
+                ],
+                (False, True, True, True, True, False),
+                [None if c.passed else "bold red" for c in grad_checks],
+            )
+        )
     return tables
 
 
@@ -82,7 +101,7 @@ def result_text(result: Result, fmt: Callable[[float | None], str]) -> str | Non
 
     Args:
         result: an evaluated result.
-        fmt: formats one number (`engine.report.fmt`).
+        fmt: formats one number (`engine.cli.render.fmt`).
     """
     lines: list[str] = []
     for spec in result_tables(result, fmt):
@@ -109,8 +128,9 @@ def checks_summary(result: Result) -> str | None:
     return line
 
 
-def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]],
-           right: tuple[bool, ...]) -> list[str] | None:
+def _table(
+    title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[bool, ...]
+) -> list[str] | None:
     """rich's ``Table(show_edge=False, pad_edge=False)`` layout, or None where it would differ."""
     n = len(header)
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(n)]

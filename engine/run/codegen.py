@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from engine import evaluator
 from engine.program import Program
+from engine.run import interpreter
 
 CHUNK = 1000
 """Steps per compiled function (bounds compile memory; larger fuse less)."""
@@ -53,7 +53,11 @@ CACHE_STEPS = 2_000_000
 """Total steps of compiled programs kept in memory (least recently used go first)."""
 
 _GLOBALS: dict[str, object] = {
-    "_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh, "_fsum": math.fsum,
+    "_exp": math.exp,
+    "_log": math.log,
+    "_sqrt": math.sqrt,
+    "_tanh": math.tanh,
+    "_fsum": math.fsum,
     "__builtins__": {"max": max, "min": min, "abs": abs},
 }
 
@@ -145,8 +149,9 @@ def _backward_lines(program: Program, index: int, namer: _Namer, globals_: dict[
     terms = step.op.grad_code(args, y, gy)
     if isinstance(terms, str):  # a statement block adding into {d0}, {d1}, …
         # a literal constant's gradient is never reported: it goes to a throwaway local
-        block = terms.format(**{f"d{i}": namer.g(slot) if slot < namer.n_wires else "_k"
-                                for i, slot in enumerate(step.args)})
+        block = terms.format(
+            **{f"d{i}": namer.g(slot) if slot < namer.n_wires else "_k" for i, slot in enumerate(step.args)}
+        )
         yield from ("        " + line for line in block.splitlines())
         return
     if terms is None:
@@ -163,7 +168,7 @@ def _zeros(slots: Iterator[int] | Sequence[int], namer: _Namer) -> Iterator[str]
     """``gA = gB = … = 0.0`` in statements of bounded length."""
     names = [namer.g(s) for s in slots]
     for start in range(0, len(names), 250):
-        yield f"    {' = '.join(names[start:start + 250])} = 0.0"
+        yield f"    {' = '.join(names[start : start + 250])} = 0.0"
 
 
 def _checked_values(program: Program) -> list[int]:
@@ -309,8 +314,15 @@ def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
         forward.append(_compile_function(fsource, "f", globals_))
         backward.append(_compile_function(bsource, "b", globals_))
     backward.reverse()
-    return Compiled(program.key, len(program.steps), None, tuple(forward), tuple(backward),  # type: ignore[arg-type]
-                    tuple(_checked_values(program)), tuple(_checked_grads(program)))
+    return Compiled(
+        program.key,
+        len(program.steps),
+        None,
+        tuple(forward),
+        tuple(backward),  # type: ignore[arg-type]
+        tuple(_checked_values(program)),
+        tuple(_checked_grads(program)),
+    )
 
 
 _isfinite = math.isfinite
@@ -319,11 +331,11 @@ _isfinite = math.isfinite
 def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Values, Values]:
     """Forward then backward with compiled code: (values, gradients) by slot.
 
-    Exactly `evaluator.run`'s results; on any non-finite value or arithmetic
+    Exactly `interpreter.run`'s results; on any non-finite value or arithmetic
     error the interpreter reruns the evaluation and reports the fault.
 
     Raises:
-        DomainFault: as `evaluator.run`.
+        DomainFault: as `interpreter.run`.
     """
     try:
         if code.fused is not None:
@@ -339,12 +351,15 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
             to_constants = 0.0  # gradient sent to literal constants: reported nowhere, but checked
             for b in code.backward:
                 to_constants += b(values, grads)
-            if _isfinite(sum(map(values.__getitem__, code.checked)) + sum(map(grads.__getitem__, code.checked_grads))
-                         + to_constants):
+            if _isfinite(
+                sum(map(values.__getitem__, code.checked))
+                + sum(map(grads.__getitem__, code.checked_grads))
+                + to_constants
+            ):
                 return values, grads
     except (ArithmeticError, ValueError):
         pass
-    return evaluator.run(program, inputs)
+    return interpreter.run(program, inputs)
 
 
 class _Tier:
@@ -398,14 +413,14 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
     """Forward then backward, interpreted or compiled, whichever has earned its place.
 
     Raises:
-        DomainFault: as `evaluator.run`.
+        DomainFault: as `interpreter.run`.
     """
     code = _TIER.get(program.key)
     if code is not None:
         return run(program, code, inputs)
     started = time.perf_counter()
     try:
-        return evaluator.run(program, inputs)
+        return interpreter.run(program, inputs)
     finally:
         spent = _TIER.charge(program.key, time.perf_counter() - started)
         if spent >= COMPILE_SECONDS_PER_STEP * len(program.steps):

@@ -6,7 +6,7 @@ main thread, so the limit is enforced instead by a timer that raises `Expired`
 *in the thread running the call* (CPython's ``PyThreadState_SetAsyncExc``). The
 exception arrives at the next Python instruction, so a call stuck inside one
 long C function is interrupted only when that function returns; the process
-pool therefore also kills a worker that overruns by a margin (see `engine.pool`).
+pool therefore also kills a worker that overruns by a margin (see `engine.batching.pool`).
 """
 
 from __future__ import annotations

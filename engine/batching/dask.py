@@ -7,7 +7,7 @@ local process pool. Dask is an optional extra (``circuitflow[dask]``), imported
 only here and only when a scheduler is asked for.
 
 Workers need circuitflow installed, but no access to the circuit files: the
-client reads each file and sends its bytes (see `engine.batching`).
+client reads each file and sends its bytes (see `engine.batching.runner`).
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[tuple[
     cluster = None
     try:
         if scheduler == "local":
-            cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                               processes=True, host="127.0.0.1", dashboard_address=None)
+            cluster = distributed.LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
             client = distributed.Client(cluster)
         else:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)

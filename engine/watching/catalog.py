@@ -12,58 +12,21 @@ program through `ProgramCache` (keyed by `Program.key`).
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from engine.circuit import Circuit, evaluate_source
+from engine.compile.graph import Placer, compile_program, structure_key
 from engine.errors import Issue, LoadError
-from engine.graph import Placer, compile_program, structure_key
-from engine.loader import DEFAULT_MAX_BYTES, read_bytes
-from engine.model import CircuitSpec, Loc
+from engine.format.loader import DEFAULT_MAX_BYTES, read_bytes
+from engine.format.model import CircuitSpec, Loc
 from engine.program import Program
 from engine.result import Result
-
-CIRCUIT_SUFFIXES = (".yaml", ".yml")
-
-
-def is_circuit_file(path: Path) -> bool:
-    """A YAML file that is not hidden (editors' temp files often are)."""
-    return path.suffix in CIRCUIT_SUFFIXES and not path.name.startswith(".")
-
-
-def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[Path]:
-    """Circuit files named by `paths` (files as given; folders searched recursively).
-
-    Args:
-        paths: files and folders.
-        exclude: glob patterns matched against each file's path and name.
-
-    Returns:
-        Unique files, sorted by path. A file named explicitly is kept whatever its
-        suffix; a missing path is kept too, so that loading it reports the problem.
-    """
-    patterns = tuple(exclude)
-    found: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.update(p for p in path.rglob("*") if is_circuit_file(p) and p.is_file()
-                         and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1]))
-        else:
-            found.add(path)
-    return sorted(p for p in found if not _excluded(p, patterns))
-
-
-def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
-    text = path.as_posix()
-    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
-
 
 # ---- the catalog: path → last good circuit, current issues, content digest ----
 
@@ -75,7 +38,7 @@ class ProgramCache:
 
     A circuit's `Program` depends only on its structure — input names in order,
     each gate's name, op and inputs (constants included), and the ``output``
-    key — which `engine.graph.structure_key` hashes (`Program.key`). Input
+    key — which `engine.compile.graph.structure_key` hashes (`Program.key`). Input
     values, docs, descriptions and ``expect`` values are not part of it. A hit
     also replays the compiler's warnings (unused wires) at the new file's
     positions. The wires named under ``expect`` are checked against the wiring
@@ -98,7 +61,7 @@ class ProgramCache:
         return len(self._programs)
 
     def compile(self, spec: CircuitSpec, place: Placer) -> tuple[Program, list[Issue]]:
-        """`engine.graph.compile_program`, reusing the program of a known structure.
+        """`engine.compile.graph.compile_program`, reusing the program of a known structure.
 
         A `Compiler` for `engine.circuit.parse_circuit`: on a hit the cached
         program's warnings are placed again, at the new file's positions.
@@ -252,8 +215,9 @@ class Catalog:
         self._entries[outcome.path] = entry
         return Update(kind, outcome.path, outcome.result, previous, circuit=outcome.circuit, reused=outcome.reused)
 
-    def reload(self, path: str | Path, settle: Callable[[], bytes | LoadError | None] | None = None,
-               attempts: int = 0) -> Update | None:
+    def reload(
+        self, path: str | Path, settle: Callable[[], bytes | LoadError | None] | None = None, attempts: int = 0
+    ) -> Update | None:
         """Read `path` again; None when its bytes did not change (or it is gone and unknown).
 
         A missing file that was known is removed. When the new bytes are broken, up

@@ -23,16 +23,16 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engine.errors import Issue, LoadError, SchemaError
-from engine.model import CircuitSpec, Loc, validate
-from engine.scalars import resolve_plain
+from engine.format.model import CircuitSpec, Loc, validate
+from engine.format.scalars import resolve_plain
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
@@ -141,8 +141,16 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except IsADirectoryError:
-        raise LoadError([Issue("io", "is a directory, not a circuit file", where,
-                               hint="pass a .yaml file, or use `circuit batch` for folders")]) from None
+        raise LoadError(
+            [
+                Issue(
+                    "io",
+                    "is a directory, not a circuit file",
+                    where,
+                    hint="pass a .yaml file, or use `circuit batch` for folders",
+                )
+            ]
+        ) from None
     except FileNotFoundError:
         raise LoadError([Issue("io", "no such file", where, hint="check the path")]) from None
     except OSError as exc:
@@ -153,13 +161,19 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 
 
 def _too_large(where: str, size: int, limit: int) -> Issue:
-    return Issue("too-large", f"file is {size:,} bytes, over the {limit:,}-byte limit", where,
-                 hint="raise the limit with --max-bytes if the file is trusted")
+    return Issue(
+        "too-large",
+        f"file is {size:,} bytes, over the {limit:,}-byte limit",
+        where,
+        hint="raise the limit with --max-bytes if the file is trusted",
+    )
 
 
 _UTF16_32_BOMS = (
-    (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
-    (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
 )
 
 
@@ -171,8 +185,9 @@ def decode(data: bytes, path: str | None = None) -> str:
     """
     for bom, name in _UTF16_32_BOMS:
         if data.startswith(bom):
-            raise LoadError([Issue("encoding", f"file is encoded as {name}, not UTF-8", path, 1, 1,
-                                   hint="save the file as UTF-8")])
+            raise LoadError(
+                [Issue("encoding", f"file is encoded as {name}, not UTF-8", path, 1, 1, hint="save the file as UTF-8")]
+            )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -180,9 +195,19 @@ def decode(data: bytes, path: str | None = None) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        raise LoadError([Issue("encoding", f"invalid UTF-8 byte 0x{data[exc.start]:02x}", path, line, column,
-                               hint="save the file as UTF-8")]) from None
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise LoadError(
+            [
+                Issue(
+                    "encoding",
+                    f"invalid UTF-8 byte 0x{data[exc.start]:02x}",
+                    path,
+                    line,
+                    column,
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
@@ -194,14 +219,30 @@ def scan_text(text: str, path: str | None = None) -> list[Issue]:
     issues: list[Issue] = []
     for match in _CONTROL.finditer(text):
         line, column = _position(text, match.start())
-        issues.append(Issue("control-char", f"control character U+{ord(match.group()):04X} is not allowed",
-                            path, line, column, hint="delete it, or write it as an escape inside double quotes"))
+        issues.append(
+            Issue(
+                "control-char",
+                f"control character U+{ord(match.group()):04X} is not allowed",
+                path,
+                line,
+                column,
+                hint="delete it, or write it as an escape inside double quotes",
+            )
+        )
         if len(issues) >= _MAX_CHAR_ISSUES:
             break
     for match in _TAB_INDENT.finditer(text):
         line, column = _position(text, match.start(1))
-        issues.append(Issue("tab-indent", "tab character used for indentation", path, line, column,
-                            hint="YAML indents with spaces only; replace the tab with spaces"))
+        issues.append(
+            Issue(
+                "tab-indent",
+                "tab character used for indentation",
+                path,
+                line,
+                column,
+                hint="YAML indents with spaces only; replace the tab with spaces",
+            )
+        )
         if len(issues) >= 2 * _MAX_CHAR_ISSUES:
             break
     return issues
@@ -219,8 +260,7 @@ _SequenceStart = yaml.SequenceStartEvent
 _CollectionEnd = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def parse_document(text: str, path: str | None = None, *,
-                   positions: bool = True) -> tuple[Any, SourceMap, list[Issue]]:
+def parse_document(text: str, path: str | None = None, *, positions: bool = True) -> tuple[Any, SourceMap, list[Issue]]:
     """Build the document from parser events; refuse hostile YAML on the way.
 
     Args:
@@ -255,25 +295,41 @@ def parse_document(text: str, path: str | None = None, *,
             if cls is _ScalarEvent or cls is _MappingStart or cls is _SequenceStart:
                 mark = event.start_mark
                 if event.anchor is not None:
-                    raise fail("yaml-anchor", f"anchor '&{event.anchor}' is not allowed", mark,
-                               "write the value out in full; anchors and aliases are refused for safety")
+                    raise fail(
+                        "yaml-anchor",
+                        f"anchor '&{event.anchor}' is not allowed",
+                        mark,
+                        "write the value out in full; anchors and aliases are refused for safety",
+                    )
                 if event.tag is not None:
-                    raise fail("yaml-tag", f"tag '{_short_tag(event.tag)}' is not allowed", mark,
-                               "remove the tag; circuit files hold plain data only")
+                    raise fail(
+                        "yaml-tag",
+                        f"tag '{_short_tag(event.tag)}' is not allowed",
+                        mark,
+                        "remove the tag; circuit files hold plain data only",
+                    )
                 position = (mark.line + 1, mark.column + 1)
                 if stack:
                     frame = stack[-1]
                     container = frame[0]
                     if frame[2] is _NO_KEY:  # this node is a mapping key
                         if cls is not _ScalarEvent:
-                            raise fail("yaml-key", "a mapping key must be a plain name", mark,
-                                       "use a simple name as the key")
+                            raise fail(
+                                "yaml-key", "a mapping key must be a plain name", mark, "use a simple name as the key"
+                            )
                         key = event.value
                         seen = frame[3]
                         if key in seen:
                             first = seen[key]
-                            issues.append(Issue("duplicate-key", f"duplicate key '{key}' (first defined on line {first})",
-                                                path, *position, hint="remove one of them; only one value is allowed"))
+                            issues.append(
+                                Issue(
+                                    "duplicate-key",
+                                    f"duplicate key '{key}' (first defined on line {first})",
+                                    path,
+                                    *position,
+                                    hint="remove one of them; only one value is allowed",
+                                )
+                            )
                             frame[2] = _DUPLICATE
                         else:
                             seen[key] = position[0]
@@ -297,8 +353,12 @@ def parse_document(text: str, path: str | None = None, *,
                 else:
                     value = {} if cls is _MappingStart else []
                     if len(stack) >= MAX_DEPTH:
-                        raise fail("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", mark,
-                                   "circuit files are shallow; check for runaway brackets")
+                        raise fail(
+                            "yaml-depth",
+                            f"nesting deeper than {MAX_DEPTH} levels",
+                            mark,
+                            "circuit files are shallow; check for runaway brackets",
+                        )
                 if container is None:
                     root, has_root = value, True
                 elif key is not _DUPLICATE:
@@ -313,28 +373,55 @@ def parse_document(text: str, path: str | None = None, *,
             elif cls in _CollectionEnd:
                 stack.pop()
             elif cls is yaml.AliasEvent:
-                raise fail("yaml-alias", f"alias '*{event.anchor}' is not allowed", event.start_mark,
-                           "write the value out in full; anchors and aliases are refused for safety")
+                raise fail(
+                    "yaml-alias",
+                    f"alias '*{event.anchor}' is not allowed",
+                    event.start_mark,
+                    "write the value out in full; anchors and aliases are refused for safety",
+                )
             elif cls is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise fail("yaml-multiple", "a second YAML document in the file", event.start_mark,
-                               "a file holds one circuit; remove the '---' and what follows, or split the file")
+                    raise fail(
+                        "yaml-multiple",
+                        "a second YAML document in the file",
+                        event.start_mark,
+                        "a file holds one circuit; remove the '---' and what follows, or split the file",
+                    )
     except yaml.MarkedYAMLError as exc:
         raise LoadError([_syntax_issue(exc, path)]) from None
 
     if not has_root or root is None:
-        raise LoadError([Issue("empty-file", "file holds no circuit", path, 1, 1,
-                               hint="a circuit needs at least `gates:`; see `circuit schema`")])
+        raise LoadError(
+            [
+                Issue(
+                    "empty-file",
+                    "file holds no circuit",
+                    path,
+                    1,
+                    1,
+                    hint="a circuit needs at least `gates:`; see `circuit schema`",
+                )
+            ]
+        )
     if not isinstance(root, dict):
         kind = "a list" if isinstance(root, list) else "a single value"
-        raise LoadError([Issue("not-a-mapping", f"top level is {kind}, not a mapping", path, *values[()],
-                               hint="start with keys like `inputs:`, `gates:` and `output:`")])
+        raise LoadError(
+            [
+                Issue(
+                    "not-a-mapping",
+                    f"top level is {kind}, not a mapping",
+                    path,
+                    *values[()],
+                    hint="start with keys like `inputs:`, `gates:` and `output:`",
+                )
+            ]
+        )
     return root, SourceMap(values, keys) if positions else SourceMap.deferred(text, path), issues
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 class _Marker:
@@ -369,14 +456,21 @@ def _syntax_issue(exc: yaml.MarkedYAMLError, path: str | None) -> Issue:
     problem = exc.problem or "invalid YAML"
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
     if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
-        return Issue("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", path, line, column,
-                     "circuit files are shallow; check for runaway brackets")
+        return Issue(
+            "yaml-depth",
+            f"nesting deeper than {MAX_DEPTH} levels",
+            path,
+            line,
+            column,
+            "circuit files are shallow; check for runaway brackets",
+        )
     hint = next((h for text, h in _SYNTAX_HINTS if text in problem), "check the quoting and indentation near here")
     return Issue("yaml-syntax", problem, path, line, column, hint)
 
 
-def load_spec(text: str, path: str | None = None,
-              salvage: Callable[[Any, SourceMap], list[Issue]] | None = None) -> tuple[CircuitSpec, SourceMap]:
+def load_spec(
+    text: str, path: str | None = None, salvage: Callable[[Any, SourceMap], list[Issue]] | None = None
+) -> tuple[CircuitSpec, SourceMap]:
     """Text → a validated spec and its source map.
 
     Args:

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-# engine.loader.DEFAULT_MAX_BYTES and engine.circuit.DEFAULT_CHECK_TOLERANCE, spelt out
+# engine.format.loader.DEFAULT_MAX_BYTES and engine.circuit.DEFAULT_CHECK_TOLERANCE, spelt out
 # so that `circuit --help` need not import the loader (and with it yaml and pydantic);
 # a test keeps them equal
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -50,8 +50,9 @@ app = typer.Typer(
 )
 
 MaxBytes = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")]
-CheckTolerance = Annotated[float, typer.Option(
-    "--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")]
+CheckTolerance = Annotated[
+    float, typer.Option("--check-tolerance", min=0.0, help="Relative+absolute tolerance of --check.")
+]
 
 
 class UsageError(Exception):
@@ -81,17 +82,28 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
 @app.command("eval")
 def eval_command(
     path: Annotated[Path, typer.Argument(help="The circuit file.")],
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="NAME=VALUE", help="Override an input for this evaluation (repeatable).")] = None,
-    check: Annotated[bool, typer.Option(
-        "--check", help="Compare gradients with centred finite differences.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="NAME=VALUE", help="Override an input for this evaluation (repeatable)."),
+    ] = None,
+    check: Annotated[bool, typer.Option("--check", help="Compare gradients with centred finite differences.")] = False,
     check_tolerance: CheckTolerance = DEFAULT_CHECK_TOLERANCE,
-    format_: Annotated[Format, typer.Option("--format", help="Output format (CSV as text with --inputs).")] = Format.text,
+    format_: Annotated[
+        Format, typer.Option("--format", help="Output format (CSV as text with --inputs).")
+    ] = Format.text,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
-    inputs: Annotated[Path | None, typer.Option(
-        "--inputs", metavar="DATA.csv", help="Evaluate every row of a CSV file whose header names inputs.")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", metavar="FILE", help="With --inputs: write the results to FILE (atomically), not stdout.")] = None,
+    inputs: Annotated[
+        Path | None,
+        typer.Option(
+            "--inputs", metavar="DATA.csv", help="Evaluate every row of a CSV file whose header names inputs."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", metavar="FILE", help="With --inputs: write the results to FILE (atomically), not stdout."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a circuit forward and backward: every wire's value and gradient."""
     overrides = parse_assignments(set_ or [])
@@ -100,12 +112,16 @@ def eval_command(
     if inputs is not None:
         if check:
             raise UsageError("--check evaluates one point; it does not combine with --inputs")
-        from engine.dataset import evaluate_dataset
+        from engine.cli.dataset import evaluate_dataset
 
-        raise typer.Exit(evaluate_dataset(path, inputs, overrides, as_json=format_ is Format.json, output=output,
-                                          max_bytes=max_bytes))
+        raise typer.Exit(
+            evaluate_dataset(
+                path, inputs, overrides, as_json=format_ is Format.json, output=output, max_bytes=max_bytes
+            )
+        )
     from engine.circuit import evaluate_file
-    from engine.report import render_issues, render_result, result_issues, to_json
+    from engine.cli.render import render_issues, render_result, result_issues
+    from engine.result import to_json
 
     result = evaluate_file(path, overrides, check=check, check_tolerance=check_tolerance, max_bytes=max_bytes)
     if format_ is Format.json:
@@ -123,10 +139,11 @@ def check_command(
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Validate circuits (YAML, schema, wiring) without evaluating them, like a linter."""
-    from engine.catalog import discover
     from engine.circuit import load_circuit
-    from engine.errors import CircuitError, Issue
-    from engine.report import github_annotation, render_issues, to_json
+    from engine.cli.render import render_issues
+    from engine.errors import CircuitError, Issue, github_annotation
+    from engine.format.files import discover
+    from engine.result import to_json
 
     files = discover(paths)
     if not files:
@@ -140,9 +157,19 @@ def check_command(
             reports.append((file, [i.at(str(file)) for i in error.issues], []))
     invalid = sum(1 for _, errors, _ in reports if errors)
     if format_ is CheckFormat.json:
-        print(to_json([{"path": str(f), "status": "invalid" if e else "valid",
-                        "errors": [i.to_dict() for i in e], "warnings": [i.to_dict() for i in w]}
-                       for f, e, w in reports]))
+        print(
+            to_json(
+                [
+                    {
+                        "path": str(f),
+                        "status": "invalid" if e else "valid",
+                        "errors": [i.to_dict() for i in e],
+                        "warnings": [i.to_dict() for i in w],
+                    }
+                    for f, e, w in reports
+                ]
+            )
+        )
     elif format_ is CheckFormat.github:
         for _, errors, warnings in reports:
             for issue in [*errors, *warnings]:
@@ -150,29 +177,43 @@ def check_command(
     else:
         for _, errors, warnings in reports:
             render_issues([*errors, *warnings], sys.stderr)
-        print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
-              f"{len(files) - invalid} valid, {invalid} invalid")
+        print(
+            f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
+            f"{len(files) - invalid} valid, {invalid} invalid"
+        )
     raise typer.Exit(ExitCode.FAILED if invalid else ExitCode.OK)
 
 
 @app.command("watch")
 def watch_command(
     paths: Annotated[list[Path], typer.Argument(help="Circuit files and folders (folders recursively).")],
-    poll: Annotated[bool, typer.Option(
-        "--poll", help="Poll the filesystem instead of native events (network drives, containers).")] = False,
-    poll_interval: Annotated[float, typer.Option(
-        "--poll-interval", min=0.01, help="Seconds between polls with --poll.")] = 0.25,
-    debounce_ms: Annotated[int, typer.Option(
-        "--debounce-ms", min=0, help="Quiet period that coalesces the events of one save.")] = 50,
-    format_: Annotated[Format, typer.Option(
-        "--format", help="Output format (json: one object per line).")] = Format.text,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Poll the filesystem instead of native events (network drives, containers).")
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", min=0.01, help="Seconds between polls with --poll.")
+    ] = 0.25,
+    debounce_ms: Annotated[
+        int, typer.Option("--debounce-ms", min=0, help="Quiet period that coalesces the events of one save.")
+    ] = 50,
+    format_: Annotated[
+        Format, typer.Option("--format", help="Output format (json: one object per line).")
+    ] = Format.text,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Evaluate circuits, then re-evaluate each one on every save until Ctrl-C."""
-    from engine.watchview import run_watch
+    from engine.cli.watchview import run_watch
 
-    raise typer.Exit(run_watch(paths, json=format_ is Format.json, poll=poll, poll_interval=poll_interval,
-                               debounce_ms=debounce_ms, max_bytes=max_bytes))
+    raise typer.Exit(
+        run_watch(
+            paths,
+            json=format_ is Format.json,
+            poll=poll,
+            poll_interval=poll_interval,
+            debounce_ms=debounce_ms,
+            max_bytes=max_bytes,
+        )
+    )
 
 
 class BatchFormat(str, enum.Enum):
@@ -185,33 +226,48 @@ class BatchFormat(str, enum.Enum):
 @app.command("batch")
 def batch_command(
     paths: Annotated[list[Path], typer.Argument(help="Circuit files and folders (searched recursively).")],
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs; 1 runs in-process).")] = None,
-    check: Annotated[bool, typer.Option(
-        "--check", help="Also compare gradients with centred finite differences.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs; 1 runs in-process)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Also compare gradients with centred finite differences.")
+    ] = False,
     check_tolerance: CheckTolerance = DEFAULT_CHECK_TOLERANCE,
-    exclude: Annotated[list[str] | None, typer.Option(
-        "--exclude", metavar="GLOB", help="Leave out files whose path or name matches (repeatable).")] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB", help="Leave out files whose path or name matches (repeatable)."),
+    ] = None,
     format_: Annotated[BatchFormat, typer.Option("--format", help="Report format.")] = BatchFormat.text,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout.")] = None,
-    timeout: Annotated[float | None, typer.Option(
-        "--timeout", metavar="SECONDS", help="Time limit per circuit; past it the circuit is an error.")] = None,
-    fail_fast: Annotated[bool, typer.Option(
-        "--fail-fast", help="Stop handing out circuits after the first that is not ok.")] = False,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="tcp://HOST:8786|local",
-        help="Run on a Dask cluster ('local' starts one on this machine); needs circuitflow[dask].")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Time limit per circuit; past it the circuit is an error."),
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop handing out circuits after the first that is not ok.")
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="tcp://HOST:8786|local",
+            help="Run on a Dask cluster ('local' starts one on this machine); needs circuitflow[dask].",
+        ),
+    ] = None,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Evaluate every circuit under PATHS in parallel; report for people (text) or CI (json, junit, github)."""
     import contextlib
     import os
 
-    from engine import batchreport
-    from engine.batching import batch
-    from engine.catalog import discover
-    from engine.report import write_atomic
+    from engine.batching import reports
+    from engine.batching.runner import batch
+    from engine.cli import batchview
+    from engine.format.files import discover, write_atomic
 
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
@@ -224,24 +280,42 @@ def batch_command(
         raise UsageError("no circuit files found (looked for *.yaml and *.yml)")
     if jobs is None and scheduler is None:
         jobs = os.cpu_count() or 1
-    args = {"paths": [str(p) for p in paths], "jobs": jobs, "check": check, "check_tolerance": check_tolerance,
-            "exclude": exclude or [], "format": format_.value, "output": None if output is None else str(output),
-            "timeout": timeout, "fail_fast": fail_fast, "scheduler": scheduler}
+    args = {
+        "paths": [str(p) for p in paths],
+        "jobs": jobs,
+        "check": check,
+        "check_tolerance": check_tolerance,
+        "exclude": exclude or [],
+        "format": format_.value,
+        "output": None if output is None else str(output),
+        "timeout": timeout,
+        "fail_fast": fail_fast,
+        "scheduler": scheduler,
+    }
     with contextlib.ExitStack() as stack:
         executor, capacity = None, jobs
         if scheduler is not None:
-            from engine.cluster import ClusterError, dask_executor
+            from engine.batching.dask import ClusterError, dask_executor
 
             try:
                 executor, capacity = stack.enter_context(dask_executor(scheduler, jobs))
             except ClusterError as exc:
                 raise UsageError(str(exc)) from None
-        on_result = stack.enter_context(batchreport.progress(len(files), sys.stderr))
-        report = batch(files, jobs=capacity, executor=executor, check=check, timeout=timeout,
-                       fail_fast=fail_fast, check_tolerance=check_tolerance, max_bytes=max_bytes,
-                       on_result=on_result, args=args)
+        on_result = stack.enter_context(batchview.progress(len(files), sys.stderr))
+        report = batch(
+            files,
+            jobs=capacity,
+            executor=executor,
+            check=check,
+            timeout=timeout,
+            fail_fast=fail_fast,
+            check_tolerance=check_tolerance,
+            max_bytes=max_bytes,
+            on_result=on_result,
+            args=args,
+        )
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    rendered = batchreport.render(report, format_.value, color=color)
+    rendered = batchview.batch_text(report, format_.value, color=color)
     if output is None:
         sys.stdout.write(rendered)
     else:
@@ -249,14 +323,14 @@ def batch_command(
             write_atomic(output, rendered)
         except OSError as exc:
             raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
-        print(batchreport.summary_line(report))
-    raise typer.Exit(batchreport.exit_code(report))
+        print(reports.summary_line(report))
+    raise typer.Exit(reports.exit_code(report))
 
 
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the circuit format."""
-    from engine.model import json_schema_text
+    from engine.format.model import json_schema_text
 
     sys.stdout.write(json_schema_text())
 

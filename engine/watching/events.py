@@ -49,8 +49,7 @@ def is_dropping(name: str) -> bool:
     temp files), backup and swap suffixes, JetBrains' safe-write names, and vim's
     ``4913`` write probe (it counts up when that name is taken).
     """
-    return (name.startswith(".") or name.endswith(_DROPPING_SUFFIXES)
-            or (name.isdigit() and 4913 <= int(name) < 5913))
+    return name.startswith(".") or name.endswith(_DROPPING_SUFFIXES) or (name.isdigit() and 4913 <= int(name) < 5913)
 
 
 @dataclass(slots=True)
@@ -115,7 +114,7 @@ class Root:
         prefix = self.absolute.rstrip(os.sep) + os.sep
         if not absolute.startswith(prefix):
             return None
-        parts = absolute[len(prefix):].split(os.sep)
+        parts = absolute[len(prefix) :].split(os.sep)
         if any(part.startswith(".") for part in parts[:-1]):
             return None  # inside a hidden folder (.git, editor state)
         return self.shown.joinpath(*parts)
@@ -125,8 +124,9 @@ Batch = dict[Path, float]
 """Due paths (in the user's terms, sorted) → `time.monotonic()` of each one's first event."""
 
 
-def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: float,
-              where: Iterable[tuple[str, bool]]) -> Any:
+def _observer(
+    sink: Callable[[str, bool], None], poll: bool, poll_interval: float, where: Iterable[tuple[str, bool]]
+) -> Any:
     """A started watchdog observer feeding `sink` with ``(absolute path, is folder)``."""
     # watchdog is imported here, not at module level, so `import engine` stays cheap.
     from watchdog.events import (
@@ -155,8 +155,14 @@ def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: floa
     # Our own reads of a file fire open / close-without-write events on Linux: not
     # subscribing to them is what keeps the watcher from triggering itself.
     types: list[type[FileSystemEvent]] = [
-        FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent,
-        DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+        FileCreatedEvent,
+        FileModifiedEvent,
+        FileClosedEvent,
+        FileDeletedEvent,
+        FileMovedEvent,
+        DirCreatedEvent,
+        DirDeletedEvent,
+        DirMovedEvent,
     ]
     # `mkdir -p a/b` races watchdog's own recursive registration of the new folders; it then
     # warns that it re-registered a folder, which is harmless and not the user's concern.
@@ -178,11 +184,18 @@ class Watcher:
     the user's terms: under each root as it was given.
     """
 
-    def __init__(self, roots: Iterable[str | Path], on_batch: Callable[[Batch], None], *,
-                 debounce_ms: float = DEFAULT_DEBOUNCE_MS, max_wait_ms: float | None = None,
-                 poll: bool = False, poll_interval: float = DEFAULT_POLL_INTERVAL,
-                 suffixes: Sequence[str] = (".yaml", ".yml"),
-                 on_start: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        roots: Iterable[str | Path],
+        on_batch: Callable[[Batch], None],
+        *,
+        debounce_ms: float = DEFAULT_DEBOUNCE_MS,
+        max_wait_ms: float | None = None,
+        poll: bool = False,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        suffixes: Sequence[str] = (".yaml", ".yml"),
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
         """Prepare a watcher (nothing is watched before `start`).
 
         Args:
@@ -200,8 +213,7 @@ class Watcher:
         """
         self._roots = [self._root(Path(raw)) for raw in roots]
         quiet = max(debounce_ms, 0.0) / 1000
-        max_wait = (max_wait_ms / 1000 if max_wait_ms is not None
-                    else max(MIN_MAX_WAIT_MS / 1000, 10 * quiet))
+        max_wait = max_wait_ms / 1000 if max_wait_ms is not None else max(MIN_MAX_WAIT_MS / 1000, 10 * quiet)
         self._debouncer = Debouncer(quiet, max(max_wait, quiet))
         self._on_batch = on_batch
         self._on_start = on_start
@@ -234,8 +246,9 @@ class Watcher:
 
     def start(self) -> None:
         """Establish the OS watches (before returning), then start the worker thread."""
-        where = dict.fromkeys((root.absolute, True) if root.is_dir else (os.path.dirname(root.absolute), False)
-                              for root in self._roots)
+        where = dict.fromkeys(
+            (root.absolute, True) if root.is_dir else (os.path.dirname(root.absolute), False) for root in self._roots
+        )
         self._observer = _observer(self._observe, self._poll, self._poll_interval, where)
         self._thread.start()
 

@@ -65,4 +65,3 @@ class OutOfRange(float):
 def _leading_zero(text: str) -> bool:
     digits = text.lstrip("+-")
     return len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()
-

@@ -233,8 +233,9 @@ class ProcessPool(Executor):
     def progress(self) -> list[tuple[int, tuple[Any, ...], int]]:
         """``(pid, args, parts delivered)`` of every task being run now (for monitoring)."""
         with self._lock:
-            return [(w.process.pid, w.queue[0].args, len(w.queue[0].parts))
-                    for w in self._workers if w.ready and w.queue]
+            return [
+                (w.process.pid, w.queue[0].args, len(w.queue[0].parts)) for w in self._workers if w.ready and w.queue
+            ]
 
     # -- the manager thread ----------------------------------------------------
     def _wake(self) -> None:
@@ -400,4 +401,3 @@ class ProcessPool(Executor):
                 else:
                     task.future.cancel()
         self._wake_r.close()
-

@@ -19,7 +19,7 @@ turns *every* way a task can end into each circuit's own `Result`:
 
 The time limit is per circuit, in a chunk as alone: each circuit runs under its
 own deadline, and the pool restarts its kill clock with each circuit's result
-(`engine.pool.emit`). A chunk that fails as a whole (e.g. Dask's ``KilledWorker``)
+(`engine.batching.pool.emit`). A chunk that fails as a whole (e.g. Dask's ``KilledWorker``)
 runs again one circuit per task, so only the circuit to blame ends in error.
 
 Results come back in path order whatever order the workers finish in.
@@ -38,13 +38,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import discover
+from engine.batching.deadline import Expired, run_with_deadline
+from engine.batching.pool import ProcessPool, TaskTimeout, WorkerDied, emit
 from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file, read_source
-from engine.deadline import Expired, run_with_deadline
 from engine.errors import Issue
-from engine.loader import DEFAULT_MAX_BYTES
-from engine.pool import ProcessPool, TaskTimeout, WorkerDied, emit
+from engine.format.files import discover
+from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.result import STATUSES, Result
+from engine.version import __version__
 
 #: Version of the batch report's JSON shape (`BatchReport.to_dict`).
 SCHEMA_VERSION = 1
@@ -117,11 +118,13 @@ class BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON report (``circuit batch --format json``)."""
-        from engine import __version__
-
         return {
-            "metadata": {"tool": "circuitflow", "version": __version__, "schema_version": SCHEMA_VERSION,
-                         "generated_at": self.generated_at},
+            "metadata": {
+                "tool": "circuitflow",
+                "version": __version__,
+                "schema_version": SCHEMA_VERSION,
+                "generated_at": self.generated_at,
+            },
             "args": self.args,
             "elapsed_s": round(self.elapsed_s, 3),
             "summary": self.summary,
@@ -143,8 +146,9 @@ class InlineExecutor(Executor):
         return future
 
 
-def evaluate_task(path: str, source: bytes, check: bool, timeout: float | None,
-                  check_tolerance: float = DEFAULT_CHECK_TOLERANCE) -> Result:
+def evaluate_task(
+    path: str, source: bytes, check: bool, timeout: float | None, check_tolerance: float = DEFAULT_CHECK_TOLERANCE
+) -> Result:
     """Evaluate one file, given its bytes, within `timeout` seconds: what every worker runs.
 
     Workers get the bytes rather than the path, so a cluster needs no shared file
@@ -153,13 +157,20 @@ def evaluate_task(path: str, source: bytes, check: bool, timeout: float | None,
     started = time.perf_counter()
     try:
         return run_with_deadline(
-            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source), timeout)
+            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source), timeout
+        )
     except Expired:
         return timeout_result(path, timeout or 0.0, (time.perf_counter() - started) * 1000)
 
 
-def evaluate_chunk(paths: tuple[str, ...], sources: tuple[bytes, ...], check: bool, timeout: float | None,
-                   check_tolerance: float = DEFAULT_CHECK_TOLERANCE, stop_on_failure: bool = False) -> list[Result]:
+def evaluate_chunk(
+    paths: tuple[str, ...],
+    sources: tuple[bytes, ...],
+    check: bool,
+    timeout: float | None,
+    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    stop_on_failure: bool = False,
+) -> list[Result]:
     """Evaluate several files one after the other, each within its own `timeout`.
 
     In a `ProcessPool` worker each result goes to the parent as soon as it is
@@ -185,19 +196,29 @@ def evaluate_chunk(paths: tuple[str, ...], sources: tuple[bytes, ...], check: bo
 
 def timeout_result(path: str, timeout: float, elapsed_ms: float) -> Result:
     """The result of a circuit stopped at the time limit."""
-    return _error_result(path, "timeout", f"evaluation took longer than the {timeout:g} s limit",
-                         "raise --timeout, or split the circuit", elapsed_ms)
+    return _error_result(
+        path,
+        "timeout",
+        f"evaluation took longer than the {timeout:g} s limit",
+        "raise --timeout, or split the circuit",
+        elapsed_ms,
+    )
 
 
 def worker_died_result(path: str, how: str) -> Result:
     """The result of a circuit whose worker process died while evaluating it."""
-    return _error_result(path, "worker-died", f"the worker process evaluating this circuit died ({how})",
-                         "it may have run out of memory or been killed; the other circuits were not affected")
+    return _error_result(
+        path,
+        "worker-died",
+        f"the worker process evaluating this circuit died ({how})",
+        "it may have run out of memory or been killed; the other circuits were not affected",
+    )
 
 
 def _error_result(path: str, code: str, message: str, hint: str, elapsed_ms: float = 0.0) -> Result:
-    return Result(path, Path(path).stem, "error", errors=(Issue(code, message, path, hint=hint),),
-                  elapsed_ms=elapsed_ms)
+    return Result(
+        path, Path(path).stem, "error", errors=(Issue(code, message, path, hint=hint),), elapsed_ms=elapsed_ms
+    )
 
 
 def _failure_result(path: str, failure: TaskTimeout | WorkerDied, timeout: float | None) -> Result:
@@ -216,12 +237,17 @@ def outcome(future: Future[Any], path: str, timeout: float | None) -> Result:
     except Exception as exc:  # noqa: BLE001 - one circuit's trouble must not end the batch
         if type(exc).__name__ == "KilledWorker":  # Dask gave up after its workers kept dying on this task
             return worker_died_result(path, "the cluster's workers kept dying on it")
-        return _error_result(path, "internal", f"{type(exc).__name__}: {exc}",
-                             "this is a bug in circuitflow or in the executor; please report it with the circuit file")
+        return _error_result(
+            path,
+            "internal",
+            f"{type(exc).__name__}: {exc}",
+            "this is a bug in circuitflow or in the executor; please report it with the circuit file",
+        )
 
 
-def chunk_outcome(future: Future[Any], paths: tuple[str, ...],
-                  timeout: float | None) -> tuple[list[Result], list[int] | None]:
+def chunk_outcome(
+    future: Future[Any], paths: tuple[str, ...], timeout: float | None
+) -> tuple[list[Result], list[int] | None]:
     """The results a finished chunk's future stands for, and the positions to run again.
 
     Returns:
@@ -234,17 +260,26 @@ def chunk_outcome(future: Future[Any], paths: tuple[str, ...],
     except (WorkerDied, TaskTimeout) as failure:  # the pool says how far it got
         results = list(failure.done)
         if len(results) >= len(paths):  # it had delivered every result already
-            return results[:len(paths)], []
+            return results[: len(paths)], []
         results.append(_failure_result(paths[len(results)], failure, timeout))
     except Exception:  # noqa: BLE001 - e.g. Dask's KilledWorker: nobody knows which circuit is to blame
         return [], None
     return results, list(range(len(results), len(paths)))
 
 
-def run(files: list[str], executor: Executor, *, window: int, check: bool = False, timeout: float | None = None,
-        check_tolerance: float = DEFAULT_CHECK_TOLERANCE, max_bytes: int = DEFAULT_MAX_BYTES,
-        fail_fast: bool = False, on_result: Callable[[Result], None] | None = None,
-        chunking: Chunking = ONE_PER_TASK) -> tuple[list[Result], list[str]]:
+def run(
+    files: list[str],
+    executor: Executor,
+    *,
+    window: int,
+    check: bool = False,
+    timeout: float | None = None,
+    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    fail_fast: bool = False,
+    on_result: Callable[[Result], None] | None = None,
+    chunking: Chunking = ONE_PER_TASK,
+) -> tuple[list[Result], list[str]]:
     """Evaluate `files` on `executor` with at most `window` tasks in flight.
 
     Returns:
@@ -288,11 +323,17 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
         while todo and not stopping and len(in_flight) < window:
             indices, sources = take_chunk(finished)
             if len(indices) == 1:
-                future = executor.submit(evaluate_task, files[indices[0]], sources[0], check, timeout,
-                                         check_tolerance)
+                future = executor.submit(evaluate_task, files[indices[0]], sources[0], check, timeout, check_tolerance)
             elif indices:
-                future = executor.submit(evaluate_chunk, tuple(files[i] for i in indices), tuple(sources), check,
-                                         timeout, check_tolerance, fail_fast)
+                future = executor.submit(
+                    evaluate_chunk,
+                    tuple(files[i] for i in indices),
+                    tuple(sources),
+                    check,
+                    timeout,
+                    check_tolerance,
+                    fail_fast,
+                )
             else:
                 continue
             read.update(zip(indices, sources))  # kept until the task is settled, in case it runs again
@@ -331,11 +372,21 @@ def run(files: list[str], executor: Executor, *, window: int, check: bool = Fals
     return [r for r in results if r is not None], skipped
 
 
-def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, executor: Executor | None = None,
-          check: bool = False, exclude: Iterable[str] = (), timeout: float | None = None, fail_fast: bool = False,
-          check_tolerance: float = DEFAULT_CHECK_TOLERANCE, max_bytes: int = DEFAULT_MAX_BYTES,
-          on_result: Callable[[Result], None] | None = None, args: dict[str, Any] | None = None,
-          chunking: Chunking | None = None) -> BatchReport:
+def batch(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    check: bool = False,
+    exclude: Iterable[str] = (),
+    timeout: float | None = None,
+    fail_fast: bool = False,
+    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    on_result: Callable[[Result], None] | None = None,
+    args: dict[str, Any] | None = None,
+    chunking: Chunking | None = None,
+) -> BatchReport:
     """Evaluate every circuit under `paths` and report on all of them.
 
     Args:
@@ -365,24 +416,49 @@ def batch(paths: Iterable[str | os.PathLike[str]], *, jobs: int | None = None, e
         raise ValueError("timeout must be positive")
 
     def run_on(runner: Executor, window: int, default: Chunking = Chunking()) -> tuple[list[Result], list[str]]:
-        return run(files, runner, window=window, check=check, timeout=timeout, check_tolerance=check_tolerance,
-                   max_bytes=max_bytes, fail_fast=fail_fast, on_result=on_result, chunking=chunking or default)
+        return run(
+            files,
+            runner,
+            window=window,
+            check=check,
+            timeout=timeout,
+            check_tolerance=check_tolerance,
+            max_bytes=max_bytes,
+            fail_fast=fail_fast,
+            on_result=on_result,
+            chunking=chunking or default,
+        )
 
     if executor is not None:
         results, skipped = run_on(executor, 2 * workers)
     elif workers == 1 or len(files) <= 1:
         results, skipped = run_on(InlineExecutor(), 1, ONE_PER_TASK)
     else:
-        pool = ProcessPool(min(workers, len(files)),
-                           kill_after=None if timeout is None else timeout + kill_margin(timeout))
+        pool = ProcessPool(
+            min(workers, len(files)), kill_after=None if timeout is None else timeout + kill_margin(timeout)
+        )
         try:
             results, skipped = run_on(pool, 2 * workers)
         except BaseException:
             pool.terminate()
             raise
         pool.shutdown()
-    recorded = args if args is not None else {
-        "paths": given, "jobs": workers, "check": check, "exclude": patterns,
-        "timeout": timeout, "fail_fast": fail_fast}
-    return BatchReport(tuple(results), tuple(skipped), time.perf_counter() - started, recorded,
-                       datetime.now(UTC).isoformat(timespec="seconds"))
+    recorded = (
+        args
+        if args is not None
+        else {
+            "paths": given,
+            "jobs": workers,
+            "check": check,
+            "exclude": patterns,
+            "timeout": timeout,
+            "fail_fast": fail_fast,
+        }
+    )
+    return BatchReport(
+        tuple(results),
+        tuple(skipped),
+        time.perf_counter() - started,
+        recorded,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+    )

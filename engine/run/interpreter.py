@@ -34,8 +34,9 @@ class DomainFault(EvaluationError):
             `result` when there is one).
     """
 
-    def __init__(self, program: Program, step: int, phase: str, inputs: Sequence[float],
-                 result: float | None = None) -> None:
+    def __init__(
+        self, program: Program, step: int, phase: str, inputs: Sequence[float], result: float | None = None
+    ) -> None:
         self.step = step
         self.gate = program.gate_of(step)
         self.phase = phase
@@ -44,10 +45,15 @@ class DomainFault(EvaluationError):
         op = program.steps[step].op.name
         shown = ", ".join(_short(x) for x in self.inputs)
         where = "" if phase == "forward" else " (gradient)"
-        super().__init__([Issue(
-            "domain", f"gate '{self.gate}' {op}({shown}){where}: {reason}",
-            hint="change the inputs (e.g. with --set) or guard the gate's input so it stays in the op's domain",
-        )])
+        super().__init__(
+            [
+                Issue(
+                    "domain",
+                    f"gate '{self.gate}' {op}({shown}){where}: {reason}",
+                    hint="change the inputs (e.g. with --set) or guard the gate's input so it stays in the op's domain",
+                )
+            ]
+        )
 
     def __reduce__(self) -> tuple[object, ...]:
         return (EvaluationError, (self.issues,))
@@ -158,8 +164,9 @@ class GradientCheck:
     rel_error: float
 
 
-def numerical_gradients(program: Program, inputs: Sequence[float], analytic: Sequence[float],
-                        relative_step: float = 1e-6) -> list[GradientCheck]:
+def numerical_gradients(
+    program: Program, inputs: Sequence[float], analytic: Sequence[float], relative_step: float = 1e-6
+) -> list[GradientCheck]:
     """Centred finite differences ``(f(x+h) − f(x−h)) / 2h`` for every input.
 
     Raises:

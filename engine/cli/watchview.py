@@ -17,11 +17,11 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from engine.report import console, fmt, render_issues, result_issues, to_json
-from engine.result import Result
-from engine.hotreload import WatchEvent, WatchHandle, watch
-from engine.loader import DEFAULT_MAX_BYTES
-from engine.watcher import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL
+from engine.cli.render import console, render_issues, result_issues
+from engine.format.loader import DEFAULT_MAX_BYTES
+from engine.result import Result, fmt, to_json
+from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL
+from engine.watching.session import WatchEvent, WatchHandle, watch
 
 MAX_ROWS = 40
 """Larger circuits show the output and the wires that changed, not every wire."""
@@ -37,9 +37,15 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminate
 
 
-def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False,
-              poll_interval: float = DEFAULT_POLL_INTERVAL, debounce_ms: float = DEFAULT_DEBOUNCE_MS,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+def run_watch(
+    paths: Sequence[Path],
+    *,
+    json: bool = False,
+    poll: bool = False,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    debounce_ms: float = DEFAULT_DEBOUNCE_MS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> int:
     """Watch `paths`, printing every event, until Ctrl-C or SIGTERM; return the exit code.
 
     Both signals end the watch cleanly with exit code 0. A reader that closes
@@ -54,8 +60,9 @@ def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False,
     handle: WatchHandle | None = None
     code = 0
     try:
-        handle = watch(paths, show, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
-                       max_bytes=max_bytes)
+        handle = watch(
+            paths, show, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval, max_bytes=max_bytes
+        )
         handle.wait()
     except (KeyboardInterrupt, _Terminate):
         pass
@@ -74,8 +81,6 @@ def run_watch(paths: Sequence[Path], *, json: bool = False, poll: bool = False,
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, previous)
     return code
-
-
 
 
 def write_json(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
@@ -105,8 +110,11 @@ def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
     if event.kind == "removed" or result is None:
         pass
     elif event.stale:
-        out.print(f"broken: keeping the last good result (stale): {result.output} = {fmt(result.value)}",
-                  style="bold red", markup=False)
+        out.print(
+            f"broken: keeping the last good result (stale): {result.output} = {fmt(result.value)}",
+            style="bold red",
+            markup=False,
+        )
     elif result.broken:
         out.print(f"{result.circuit}: {result.status}", style="bold red", markup=False)
     else:
@@ -136,11 +144,21 @@ def _table(out: Any, result: Result, previous: Result | None) -> None:
     table.add_column(f"∂{result.output}/∂wire", justify="right")
     for wire in shown:
         known = previous is not None and wire in previous.values
-        table.add_row(Text(wire, style="bold" if wire == result.output else ""),
-                      _cell(result.values[wire], previous.values.get(wire) if known and previous else None,
-                            compare=previous is not None, added=previous is not None and not known),
-                      _cell(result.grads[wire], previous.grads.get(wire) if known and same_output and previous
-                            else None, compare=same_output, added=previous is not None and not known))
+        table.add_row(
+            Text(wire, style="bold" if wire == result.output else ""),
+            _cell(
+                result.values[wire],
+                previous.values.get(wire) if known and previous else None,
+                compare=previous is not None,
+                added=previous is not None and not known,
+            ),
+            _cell(
+                result.grads[wire],
+                previous.grads.get(wire) if known and same_output and previous else None,
+                compare=same_output,
+                added=previous is not None and not known,
+            ),
+        )
     out.print(table)
     hidden = len(order) - len(shown)
     if hidden:
@@ -152,15 +170,17 @@ def _table(out: Any, result: Result, previous: Result | None) -> None:
         out.print("no value or gradient changed", style="dim", markup=False)
     if result.checks:
         passed = sum(c.passed for c in result.checks)
-        out.print(f"checks: {passed}/{len(result.checks)} passed", markup=False,
-                  style=None if passed == len(result.checks) else "bold red")
+        out.print(
+            f"checks: {passed}/{len(result.checks)} passed",
+            markup=False,
+            style=None if passed == len(result.checks) else "bold red",
+        )
 
 
 def _differs(result: Result, previous: Result, wire: str, same_output: bool) -> bool:
     if wire not in previous.values:
         return True
-    return (result.values[wire] != previous.values[wire]
-            or (same_output and result.grads[wire] != previous.grads[wire]))
+    return result.values[wire] != previous.values[wire] or (same_output and result.grads[wire] != previous.grads[wire])
 
 
 def _cell(value: float | None, old: float | None, *, compare: bool, added: bool = False) -> Any:

@@ -3,7 +3,7 @@ translation of pydantic's validation errors into located `Issue`s.
 
 `CircuitSpec` is what a valid YAML file *says*; it is checked for shape only
 (keys, types, finite numbers, known ops). Wiring (unknown wires, arity, cycles,
-the output) is checked by `engine.graph`, which sees the whole circuit at once.
+the output) is checked by `engine.compile.graph`, which sees the whole circuit at once.
 
 Errors keep pydantic's ``loc`` tuples, which follow the YAML structure exactly
 (no union-member tags: inputs and wire references use plain validators), so the
@@ -32,8 +32,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from engine.errors import Issue, did_you_mean
+from engine.format.scalars import _leading_zero
 from engine.ops import OP_NAMES
-from engine.scalars import _leading_zero
 
 Loc = tuple[str | int, ...]
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -70,8 +70,12 @@ WireName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
 WireRef = Annotated[
     str | float,
     PlainValidator(_wire_ref),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": IDENTIFIER}, _NUMBER_SCHEMA],
-                    "description": "A wire name, or a literal number (a constant)."}),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": IDENTIFIER}, _NUMBER_SCHEMA],
+            "description": "A wire name, or a literal number (a constant).",
+        }
+    ),
 ]
 OpName = Literal[OP_NAMES]  # type: ignore[valid-type]  # built from the op table
 
@@ -99,7 +103,8 @@ class GateSpec(_Frozen):
 
     op: OpName = Field(description="The operation: " + ", ".join(OP_NAMES) + ".")
     in_: list[WireRef] = Field(
-        alias="in", min_length=1,
+        alias="in",
+        min_length=1,
         description="The op's inputs, in order: wire names or literal numbers.",
     )
     doc: str | None = Field(default=None, description="What this gate computes.")
@@ -109,8 +114,7 @@ class ExpectSpec(_Frozen):
     """Expected values and gradients, checked on every evaluation."""
 
     values: dict[WireName, Number] = Field(default_factory=dict, description="Expected value per wire.")
-    grads: dict[WireName, Number] = Field(
-        default_factory=dict, description="Expected gradient of the output per wire.")
+    grads: dict[WireName, Number] = Field(default_factory=dict, description="Expected gradient of the output per wire.")
     tolerance: Number = Field(default=1e-9, description="Allowed relative+absolute difference.")
 
     @field_validator("tolerance")
@@ -125,7 +129,9 @@ class CircuitSpec(_Frozen):
     """A circuit: input wires, gates that compute new wires, and the output."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID},
         title="circuitflow circuit",
     )
@@ -133,11 +139,14 @@ class CircuitSpec(_Frozen):
     name: str | None = Field(default=None, description="Circuit name (default: the file name without extension).")
     description: str | None = Field(default=None, description="What the circuit computes.")
     inputs: dict[WireName, InputSpec] = Field(
-        default_factory=dict, description="Input wires: a number, or {value, doc}.")
+        default_factory=dict, description="Input wires: a number, or {value, doc}."
+    )
     gates: dict[WireName, GateSpec] = Field(
-        min_length=1, description="Gates by output wire name, e.g. `q: {op: add, in: [x, y]}`.")
+        min_length=1, description="Gates by output wire name, e.g. `q: {op: add, in: [x, y]}`."
+    )
     output: WireName | None = Field(
-        default=None, description="The wire to differentiate (optional when exactly one gate is read by no other).")
+        default=None, description="The wire to differentiate (optional when exactly one gate is read by no other)."
+    )
     expect: ExpectSpec | None = Field(default=None, description="Expected values and gradients.")
 
 
@@ -207,8 +216,7 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     key_loc = bool(loc) and loc[-1] == "[key]"
     if key_loc:
         loc = loc[:-1]
-        return loc, Issue("invalid-name", f"'{loc[-1]}' is not a valid wire name",
-                          hint=_NAME_HINT), True
+        return loc, Issue("invalid-name", f"'{loc[-1]}' is not a valid wire name", hint=_NAME_HINT), True
     if kind == "extra_forbidden":
         fields = _FIELDS[_section(loc)]
         hint = did_you_mean(name, fields) or "allowed keys: " + ", ".join(fields)
@@ -222,14 +230,19 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     if kind in ("not_a_number", "not_finite"):
         return loc, Issue("invalid-number", error["msg"], hint=_number_hint(value)), False
     if kind == "bad_wire_ref":
-        return loc, Issue("invalid-name", error["msg"],
-                          hint="quote nothing: write a wire name like x_1, or a number like 2.5"), False
+        return (
+            loc,
+            Issue("invalid-name", error["msg"], hint="quote nothing: write a wire name like x_1, or a number like 2.5"),
+            False,
+        )
     if kind == "string_pattern_mismatch":
-        return loc, Issue("invalid-name", f"'{value}' is not a valid wire name",
-                          hint=_NAME_HINT), False
+        return loc, Issue("invalid-name", f"'{value}' is not a valid wire name", hint=_NAME_HINT), False
     if kind in ("too_short",) and name == "gates":
-        return loc, Issue("empty", "a circuit needs at least one gate",
-                          hint="add a gate, e.g. `f: {op: add, in: [x, y]}`"), False
+        return (
+            loc,
+            Issue("empty", "a circuit needs at least one gate", hint="add a gate, e.g. `f: {op: add, in: [x, y]}`"),
+            False,
+        )
     if kind == "too_short":
         return loc, Issue("arity", f"'{name}' must list at least one input", hint="e.g. `in: [x, y]`"), False
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -237,8 +250,11 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     if kind == "list_type":
         return loc, Issue("invalid-type", f"expected a list, got {_kind(value)}", hint="e.g. `in: [x, y]`"), False
     if kind == "string_type":
-        return loc, Issue("invalid-type", f"expected a string, got {_kind(value)}",
-                          hint="quote it if it should be text"), False
+        return (
+            loc,
+            Issue("invalid-type", f"expected a string, got {_kind(value)}", hint="quote it if it should be text"),
+            False,
+        )
     if kind == "negative_tolerance":
         return loc, Issue("invalid-number", error["msg"], hint="use a small positive number, e.g. 1.0e-9"), False
     message = error["msg"][:1].lower() + error["msg"][1:]

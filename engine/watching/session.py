@@ -23,12 +23,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from engine.catalog import CIRCUIT_SUFFIXES, Catalog, Update, discover
 from engine.circuit import Circuit
 from engine.errors import Issue, LoadError
-from engine.loader import DEFAULT_MAX_BYTES
+from engine.format.files import CIRCUIT_SUFFIXES, discover
+from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.result import Result
-from engine.watcher import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL, Batch, Watcher
+from engine.watching.catalog import Catalog, Update
+from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL, Batch, Watcher
 
 EventKind = Literal["initial", "changed", "added", "removed"]
 SETTLE_ATTEMPTS = 3
@@ -63,9 +64,12 @@ class WatchEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON line of ``circuit watch --format json``."""
-        data: dict[str, Any] = {"event": self.kind, "path": self.path,
-                                "result": self.result.to_dict() if self.result else None,
-                                "latency_ms": round(self.latency_ms, 3)}
+        data: dict[str, Any] = {
+            "event": self.kind,
+            "path": self.path,
+            "result": self.result.to_dict() if self.result else None,
+            "latency_ms": round(self.latency_ms, 3),
+        }
         if self.stale:
             data["stale"] = True
             data["errors"] = [issue.to_dict() for issue in self.errors]
@@ -106,15 +110,17 @@ class WatchHandle:
     def __enter__(self) -> WatchHandle:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
 class _Reloader:
     # Lives on the watcher's worker thread: the catalog is only touched there.
-    def __init__(self, paths: list[Path], on_event: Callable[[WatchEvent], None], catalog: Catalog,
-                 settle: float) -> None:
+    def __init__(
+        self, paths: list[Path], on_event: Callable[[WatchEvent], None], catalog: Catalog, settle: float
+    ) -> None:
         self.paths = paths
         self.on_event = on_event
         self.catalog = catalog
@@ -163,13 +169,29 @@ class _Reloader:
     def _emit(self, update: Update | None, seen: float, kind: EventKind | None = None) -> None:
         if update is None or (self.watcher is not None and self.watcher.stopping):
             return  # nothing changed, or the watch was stopped: deliver nothing more
-        self.on_event(WatchEvent(kind or update.kind, update.path, update.result, update.previous, update.stale,
-                                 update.errors, (time.monotonic() - seen) * 1000, update.circuit))
+        self.on_event(
+            WatchEvent(
+                kind or update.kind,
+                update.path,
+                update.result,
+                update.previous,
+                update.stale,
+                update.errors,
+                (time.monotonic() - seen) * 1000,
+                update.circuit,
+            )
+        )
 
 
-def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *,
-          debounce_ms: float = DEFAULT_DEBOUNCE_MS, poll: bool = False,
-          poll_interval: float = DEFAULT_POLL_INTERVAL, max_bytes: int = DEFAULT_MAX_BYTES) -> WatchHandle:
+def watch(
+    paths: Iterable[str | Path],
+    on_event: Callable[[WatchEvent], None],
+    *,
+    debounce_ms: float = DEFAULT_DEBOUNCE_MS,
+    poll: bool = False,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> WatchHandle:
     """Watch circuit files and folders; call `on_event` for each initial result and each change.
 
     Returns once the initial results have been delivered. `on_event` runs on the
@@ -193,8 +215,15 @@ def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *
     roots = [Path(p) for p in paths]
     catalog = Catalog(max_bytes=max_bytes)
     reloader = _Reloader(roots, on_event, catalog, max(debounce_ms / 1000, MIN_SETTLE_S))
-    watcher = Watcher(roots, reloader.batch, debounce_ms=debounce_ms, poll=poll, poll_interval=poll_interval,
-                      suffixes=CIRCUIT_SUFFIXES, on_start=reloader.initial)
+    watcher = Watcher(
+        roots,
+        reloader.batch,
+        debounce_ms=debounce_ms,
+        poll=poll,
+        poll_interval=poll_interval,
+        suffixes=CIRCUIT_SUFFIXES,
+        on_start=reloader.initial,
+    )
     reloader.watcher = watcher
     watcher.start()
     handle = WatchHandle(watcher, catalog)
@@ -207,4 +236,3 @@ def watch(paths: Iterable[str | Path], on_event: Callable[[WatchEvent], None], *
         watcher.stop()
         raise watcher.error
     return handle
-

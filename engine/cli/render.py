@@ -7,22 +7,14 @@ when NO_COLOR is set (rich honours both).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import IO, Any
 
+from engine.cli.plain import checks_summary, issues_text, result_tables, result_text, wants_plain
 from engine.errors import Issue
-from engine.plain import checks_summary, issues_text, result_tables, result_text, wants_plain
-from engine.result import Result
-
-
-def fmt(x: float | None) -> str:
-    """A number as people read it: up to 10 significant digits, no trailing zeros."""
-    return "-" if x is None else f"{x:.10g}"
+from engine.result import Result, fmt
 
 
 def console(stream: IO[str] | None = None) -> Any:
@@ -79,55 +71,3 @@ def render_result(result: Result, stream: IO[str] | None = None) -> None:
 def result_issues(result: Result) -> list[Issue]:
     """Every issue of a result to show on stderr: errors, failed checks, warnings."""
     return [*result.failures(), *(w.at(result.path) for w in result.warnings)]
-
-
-def to_json(data: Any) -> str:
-    """Compact, stable JSON (key order as built)."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False)
-
-
-def github_escape(text: str, *, prop: bool = False) -> str:
-    """Escape text for a GitHub workflow command (``%``, newlines; ``:`` and ``,`` in properties)."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
-def github_annotation(issue: Issue) -> str:
-    """``::error file=…,line=…,col=…,title=…::message`` for one issue."""
-    kind = "error" if issue.severity == "error" else "warning"
-    props = [f"file={github_escape(issue.path or '', prop=True)}"]
-    if issue.line is not None:
-        props.append(f"line={issue.line}")
-        if issue.column is not None:
-            props.append(f"col={issue.column}")
-    props.append(f"title={github_escape(issue.code, prop=True)}")
-    message = issue.message + (f" (help: {issue.hint})" if issue.hint else "")
-    return f"::{kind} {','.join(props)}::{github_escape(message)}"
-
-
-def write_atomic(path: str | os.PathLike[str], data: str) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, and
-    then renamed over `path` (a rename within one file system is atomic).
-    """
-    target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -30,10 +30,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from engine import evaluator
-from engine.evaluator import DomainFault
 from engine.ops import Op
 from engine.program import Program
+from engine.run import interpreter
+from engine.run.interpreter import DomainFault
 
 Array = Any  # numpy.ndarray; numpy is imported lazily
 
@@ -138,6 +138,7 @@ def _per_sample_forward(op: Op) -> Any:
         n = max(getattr(x, "shape", (1,))[0] for x in xs)
         columns = [np.broadcast_to(x, (n,)) for x in xs]
         return np.array([_safe(op.forward, *(float(c[i]) for c in columns)) for i in range(n)])
+
     return forward
 
 
@@ -147,6 +148,7 @@ def _per_sample_grad(op: Op) -> Any:
         columns = [np.broadcast_to(x, (n,)) for x in xs]
         rows = [_safe_grad(op, [float(c[i]) for c in columns], float(y[i]), len(xs)) for i in range(n)]
         return tuple(gy * np.array([row[k] for row in rows]) for k in range(len(xs)))
+
     return chain
 
 
@@ -164,8 +166,9 @@ def _safe_grad(op: Op, xs: list[float], y: float, n: int) -> tuple[float, ...]:
         return (math.nan,) * n
 
 
-def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Array | None],
-           flagged: Sequence[int]) -> None:
+def _rerun(
+    program: Program, inputs: Array, values: list[Array], grads: list[Array | None], flagged: Sequence[int]
+) -> None:
     # Arrays written below may be shared (a borrowed gradient, the common zeros):
     # give every slot its own copy first.
     seen: set[int] = set()
@@ -180,7 +183,7 @@ def _rerun(program: Program, inputs: Array, values: list[Array], grads: list[Arr
     for sample in flagged:
         point = [float(x) for x in inputs[:, sample]]
         try:
-            v, g = evaluator.run(program, point)
+            v, g = interpreter.run(program, point)
         except DomainFault as fault:
             raise SampleFault(int(sample), fault) from None
         for slot in range(program.n_slots):

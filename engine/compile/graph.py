@@ -16,7 +16,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from engine.errors import GraphError, Issue, did_you_mean
-from engine.model import CircuitSpec, GateSpec, InputSpec, Loc
+from engine.format.model import CircuitSpec, GateSpec, InputSpec, Loc
 from engine.ops import OPS
 from engine.program import Program, Step
 
@@ -38,10 +38,7 @@ def build_graph(spec: CircuitSpec) -> nx.DiGraph:
     graph.add_nodes_from(spec.inputs)
     graph.add_nodes_from(spec.gates)
     graph.add_edges_from(
-        (ref, name)
-        for name, gate in spec.gates.items()
-        for ref in gate.in_
-        if isinstance(ref, str) and ref in graph
+        (ref, name) for name, gate in spec.gates.items() for ref in gate.in_ if isinstance(ref, str) and ref in graph
     )
     return graph
 
@@ -99,7 +96,8 @@ def salvage_issues(data: Any, place: Placer) -> list[Issue]:
             gates[name] = GateSpec.model_construct(op="neg", in_=[0.0])
     output = data.get("output") if isinstance(data.get("output"), str) else None
     partial = CircuitSpec.model_construct(
-        inputs={n: InputSpec.model_construct(value=0.0) for n in raw_inputs}, gates=gates, output=output, expect=None)
+        inputs={n: InputSpec.model_construct(value=0.0) for n in raw_inputs}, gates=gates, output=output, expect=None
+    )
     try:
         compile_program(partial, place)
     except GraphError as error:
@@ -112,21 +110,40 @@ def _check_names(spec: CircuitSpec, place: Placer) -> list[Issue]:
     wires = [*spec.inputs, *spec.gates]
     for name, gate in spec.gates.items():
         if name in spec.inputs:
-            errors.append(place(Issue("duplicate-wire", f"gate '{name}' has the same name as an input",
-                                      hint="inputs and gates share one namespace; rename one of them"),
-                                ("gates", name), True))
+            errors.append(
+                place(
+                    Issue(
+                        "duplicate-wire",
+                        f"gate '{name}' has the same name as an input",
+                        hint="inputs and gates share one namespace; rename one of them",
+                    ),
+                    ("gates", name),
+                    True,
+                )
+            )
         op = OPS[gate.op]
         if not op.accepts(len(gate.in_)):
             wanted = op.arity_text()
             inputs = f"{wanted} input{'s' if wanted != '1' else ''}"
-            errors.append(place(Issue("arity", f"op '{gate.op}' takes {inputs}, got {len(gate.in_)}",
-                                      hint=f"give '{name}' {inputs}"),
-                                ("gates", name, "in"), False))
+            errors.append(
+                place(
+                    Issue(
+                        "arity", f"op '{gate.op}' takes {inputs}, got {len(gate.in_)}", hint=f"give '{name}' {inputs}"
+                    ),
+                    ("gates", name, "in"),
+                    False,
+                )
+            )
         for index, ref in enumerate(gate.in_):
             if isinstance(ref, str) and ref not in spec.inputs and ref not in spec.gates:
                 hint = did_you_mean(ref, wires) or "declare it under `inputs:` or as a gate"
-                errors.append(place(Issue("unknown-wire", f"unknown wire '{ref}' in gate '{name}'", hint=hint),
-                                    ("gates", name, "in", index), False))
+                errors.append(
+                    place(
+                        Issue("unknown-wire", f"unknown wire '{ref}' in gate '{name}'", hint=hint),
+                        ("gates", name, "in", index),
+                        False,
+                    )
+                )
     return errors
 
 
@@ -138,9 +155,15 @@ def _cycle_issue(spec: CircuitSpec, graph: nx.DiGraph, place: Placer) -> Issue:
     start = min(range(len(loop)), key=lambda i: file_order.get(loop[i], len(file_order)))
     loop = loop[start:] + loop[:start]
     text = " -> ".join([*loop, loop[0]])
-    return place(Issue("cycle", f"cycle: {text}",
-                       hint=f"a gate cannot depend on its own output; break the loop at one of: {', '.join(loop)}"),
-                 ("gates", loop[0]), True)
+    return place(
+        Issue(
+            "cycle",
+            f"cycle: {text}",
+            hint=f"a gate cannot depend on its own output; break the loop at one of: {', '.join(loop)}",
+        ),
+        ("gates", loop[0]),
+        True,
+    )
 
 
 def _output(spec: CircuitSpec, graph: nx.DiGraph, place: Placer) -> tuple[str | None, Issue | None]:
@@ -148,17 +171,30 @@ def _output(spec: CircuitSpec, graph: nx.DiGraph, place: Placer) -> tuple[str | 
         if spec.output in graph:
             return spec.output, None
         hint = did_you_mean(spec.output, graph.nodes) or "name an input or a gate"
-        return None, place(Issue("unknown-wire", f"unknown output wire '{spec.output}'", hint=hint),
-                           ("output",), False)
+        return None, place(Issue("unknown-wire", f"unknown output wire '{spec.output}'", hint=hint), ("output",), False)
     sinks = [name for name in spec.gates if graph.out_degree(name) == 0]
     if len(sinks) == 1:
         return sinks[0], None
     if not sinks:
-        return None, place(Issue("no-output", "no gate is left unread, so the output is unclear",
-                                 hint="add `output: <wire>` naming the wire to differentiate"), ("gates",), True)
+        return None, place(
+            Issue(
+                "no-output",
+                "no gate is left unread, so the output is unclear",
+                hint="add `output: <wire>` naming the wire to differentiate",
+            ),
+            ("gates",),
+            True,
+        )
     listed = ", ".join(f"'{s}'" for s in sinks)
-    return None, place(Issue("ambiguous-output", f"several gates are read by no other gate: {listed}",
-                             hint=f"add `output: {sinks[0]}` (or another of them) to choose one"), ("gates",), True)
+    return None, place(
+        Issue(
+            "ambiguous-output",
+            f"several gates are read by no other gate: {listed}",
+            hint=f"add `output: {sinks[0]}` (or another of them) to choose one",
+        ),
+        ("gates",),
+        True,
+    )
 
 
 def _check_expect(spec: CircuitSpec, graph: nx.DiGraph, place: Placer) -> list[Issue]:
@@ -169,8 +205,13 @@ def _check_expect(spec: CircuitSpec, graph: nx.DiGraph, place: Placer) -> list[I
         for name in table:
             if name not in graph:
                 hint = did_you_mean(name, graph.nodes) or "expectations name inputs or gates"
-                errors.append(place(Issue("unknown-wire", f"unknown wire '{name}' in expect.{section}", hint=hint),
-                                    ("expect", section, name), True))
+                errors.append(
+                    place(
+                        Issue("unknown-wire", f"unknown wire '{name}' in expect.{section}", hint=hint),
+                        ("expect", section, name),
+                        True,
+                    )
+                )
     return errors
 
 
@@ -180,9 +221,18 @@ def _unused(spec: CircuitSpec, graph: nx.DiGraph, output: str, place: Placer) ->
     for section, names, what in (("inputs", spec.inputs, "input"), ("gates", spec.gates, "gate")):
         for name in names:
             if name not in used:
-                warnings.append(place(Issue(f"unused-{what}", f"{what} '{name}' does not affect the output '{output}'",
-                                            hint="remove it, or wire it into the circuit", severity="warning"),
-                                      (section, name), True))
+                warnings.append(
+                    place(
+                        Issue(
+                            f"unused-{what}",
+                            f"{what} '{name}' does not affect the output '{output}'",
+                            hint="remove it, or wire it into the circuit",
+                            severity="warning",
+                        ),
+                        (section, name),
+                        True,
+                    )
+                )
     return warnings
 
 
@@ -205,5 +255,4 @@ def _program(spec: CircuitSpec, order: list[str], output: str, key: str) -> Prog
                     constants.append(ref)
                 args.append(constant_slot[text])
         steps.append(Step(OPS[gate.op], slot[name], tuple(args)))
-    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], key,
-                   index=slot)
+    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], key, index=slot)
