@@ -22,7 +22,7 @@ from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
 from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
 from engine.format.model import CircuitSpec
 from engine.program import Program
-from engine.result import Array, Check, GradsWanted, Result, Samples, sample_label
+from engine.result import Array, Check, GradsWanted, Result, Samples, Status, sample_label
 from engine.run import codegen, interpreter
 from engine.run.interpreter import DomainFault
 
@@ -123,7 +123,7 @@ class Circuit:
             raise self.locate_fault(fault) from None
         named_values = dict(zip(program.wires, values))
         named_grads = dict(zip(program.wires, grads))
-        status = "ok" if all(c.passed for c in checks) else "failed"
+        status: Status = "ok" if all(c.passed for c in checks) else "failed"
         return Result(
             self.path,
             self.name,
@@ -333,11 +333,10 @@ def evaluate_file(
     """
     started = time.perf_counter()
     where = str(path)
-    if source is None:
-        source = read_source(where, max_bytes)
-        if isinstance(source, Result):
-            return source
-    result, _ = evaluate_source(source, where, inputs, check=check, check_tolerance=check_tolerance)
+    data = read_source(where, max_bytes) if source is None else source
+    if isinstance(data, Result):
+        return data
+    result, _ = evaluate_source(data, where, inputs, check=check, check_tolerance=check_tolerance)
     return replace(result, elapsed_ms=_since(started))
 
 

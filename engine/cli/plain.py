@@ -62,7 +62,8 @@ class TableSpec:
 
 def result_tables(result: Result, fmt: Callable[[float | None], str]) -> list[TableSpec]:
     """The result's tables: every wire (output first), then the gradient check if one ran."""
-    order = [result.output, *(w for w in result.values if w != result.output)]
+    output = result.output or ""  # a result with tables always names its output
+    order = [output, *(w for w in result.values if w != output)]
     tables = [
         TableSpec(
             f"{result.circuit}: {result.output} = {fmt(result.value)}",

@@ -23,8 +23,9 @@ def console(stream: IO[str] | None = None) -> Any:
 
     stream = stream or sys.stdout
     # NO_COLOR (no-color.org) turns off every escape sequence, bold included.
-    plain = bool(os.environ.get("NO_COLOR"))
-    return Console(file=stream, highlight=False, soft_wrap=True, **({"color_system": None} if plain else {}))
+    if os.environ.get("NO_COLOR"):
+        return Console(file=stream, highlight=False, soft_wrap=True, color_system=None)
+    return Console(file=stream, highlight=False, soft_wrap=True)
 
 
 def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> None:

@@ -87,7 +87,7 @@ def salvage_issues(data: Any, place: Placer) -> list[Issue]:
     """
     if not isinstance(data, dict) or not isinstance(data.get("gates"), dict):
         return []
-    raw_inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    raw_inputs: dict[str, Any] = data["inputs"] if isinstance(data.get("inputs"), dict) else {}
     gates = {}
     for name, raw in data["gates"].items():
         try:

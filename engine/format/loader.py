@@ -290,6 +290,7 @@ def parse_document(text: str, path: str | None = None, *, positions: bool = True
         return LoadError([Issue(code, message, path, mark.line + 1, mark.column + 1, hint)])
 
     try:
+        event: Any  # PyYAML's event classes carry their fields untyped
         for event in yaml.parse(text, Loader=_Loader):
             cls = type(event)
             if cls is _ScalarEvent or cls is _MappingStart or cls is _SequenceStart:

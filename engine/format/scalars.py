@@ -53,13 +53,15 @@ def resolve_plain(text: str) -> Any:
 class OutOfRange(float):
     """A numeric literal too large for a float (``1e400``): infinite, but shown as written."""
 
+    text: str
+
     def __new__(cls, text: str) -> OutOfRange:
         self = super().__new__(cls, text)
         self.text = text
         return self
 
     def __repr__(self) -> str:
-        return self.text
+        return str(self.text)
 
 
 def _leading_zero(text: str) -> bool:
