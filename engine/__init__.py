@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.version import __version__
+
 if TYPE_CHECKING:
     from engine.batching.runner import BatchReport, batch
     from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
@@ -65,8 +67,6 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
-
-from engine.version import __version__
 
 __all__ = [
     "BatchReport",

@@ -62,7 +62,7 @@ def test_gradients_agree_with_sympy(circuit: tuple[dict[str, float], dict[str, t
     # Magnitudes sympy's comparisons (Max/Min) handle reliably at 30 digits.
     assume(all(abs(v) < 1e6 and (v == 0 or abs(v) > 1e-100) for v in values))
     # Exactly on a kink sympy's derivative is undefined; such points are tested separately.
-    for name, (op, refs) in gates.items():
+    for _name, (op, refs) in gates.items():
         xs = [result.values[r] if isinstance(r, str) else r for r in refs]
         assume(not OPS[op].kink(xs))
     expr, symbols = circuit_expression(inputs, gates, output)

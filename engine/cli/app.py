@@ -29,12 +29,12 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     text = "text"
     json = "json"
 
 
-class CheckFormat(str, enum.Enum):
+class CheckFormat(enum.StrEnum):
     text = "text"
     json = "json"
     github = "github"
@@ -216,7 +216,7 @@ def watch_command(
     )
 
 
-class BatchFormat(str, enum.Enum):
+class BatchFormat(enum.StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
