@@ -134,7 +134,8 @@ def test_quick_start_commands_are_the_ones_ci_runs() -> None:
     assert "pip install -e . && circuit eval circuits/seed.yaml" in readme
     assert re.search(r"pip install (-q )?-e \. && circuit eval circuits/seed\.yaml", ci)
     assert "pip install -e '.[test]' && python -m pytest" in readme
-    assert re.search(r"pip install (-q )?-e '\.\[test\]' && python -m pytest", ci)
+    assert "pip install -q -e '.[test]' && run_pytest\n" in ci
+    assert 'python -m pytest -q -p no:cacheprovider "$@"' in ci
 
 
 def test_every_op_is_documented() -> None:
