@@ -325,3 +325,33 @@ def test_a_symlinked_folder_is_watched_through_its_link(folder: Path, tmp_path: 
         save_atomic(folder / "seed.yaml", seed(3))
         event = log.next()
     assert (event.kind, event.path, event.result.value) == ("changed", str(link / "seed.yaml"), value_of(3))
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["native", "poll"])
+def test_a_deleted_and_recreated_folder_is_watched_again(tmp_path: Path, log: EventLog, poll: bool) -> None:
+    # `rm -rf w && mkdir w && write w/a.yaml`, as a checkout or a generator does
+    root = tmp_path / "w"
+    root.mkdir()
+    (root / "a.yaml").write_text(seed(1))
+    with engine.watch([root], log, poll=poll, poll_interval=0.05):
+        assert (log.next().kind, log.events[0].result.value) == ("initial", value_of(1))
+        shutil.rmtree(root)
+        log.until(lambda e: e.kind == "removed")
+        root.mkdir()
+        (root / "a.yaml").write_text(seed(2))
+        rearmed = log.until(lambda e: e.kind == "rearmed")
+        assert (rearmed.path, rearmed.result, rearmed.to_dict()["event"]) == (str(root), None, "rearmed")
+        added = log.until(lambda e: e.path == str(root / "a.yaml") and e.kind in ("added", "changed"))
+        assert added.result.value == value_of(2)
+        save_in_place(root / "a.yaml", seed(3))  # and later saves are seen: the watch is armed again
+        changed = log.until(lambda e: e.kind == "changed")
+        assert (changed.path, changed.result.value) == (str(root / "a.yaml"), value_of(3))
+
+
+def test_a_file_replaced_by_a_folder_is_removed(folder: Path, log: EventLog, watching) -> None:
+    target = folder / "seed.yaml"
+    log.next()
+    target.unlink()
+    target.mkdir()
+    removed = log.until(lambda e: e.kind == "removed")
+    assert (removed.path, removed.result) == (str(target), None)

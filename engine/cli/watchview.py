@@ -107,7 +107,9 @@ def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
         head += f" ({event.latency_ms:.1f} ms)"
     result = event.result
     out.print(head, style="dim", markup=False)
-    if event.kind == "removed" or result is None:
+    if event.kind == "rearmed":
+        out.print("the folder was deleted and is back: watching it again", markup=False)
+    elif event.kind == "removed" or result is None:
         pass
     elif event.stale:
         out.print(

@@ -26,6 +26,7 @@ rescan or forget what lies below.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -124,10 +125,9 @@ Batch = dict[Path, float]
 """Due paths (in the user's terms, sorted) → `time.monotonic()` of each one's first event."""
 
 
-def _observer(
-    sink: Callable[[str, bool], None], poll: bool, poll_interval: float, where: Iterable[tuple[str, bool]]
-) -> Any:
-    """A started watchdog observer feeding `sink` with ``(absolute path, is folder)``."""
+def _observer(sink: Callable[[str, bool], None], poll: bool, poll_interval: float) -> tuple[Any, Any, list[Any]]:
+    """A watchdog observer (not started), the handler feeding `sink` with ``(absolute path, is folder)``,
+    and the event types to subscribe to."""
     # watchdog is imported here, not at module level, so `import engine` stays cheap.
     from watchdog.events import (
         DirCreatedEvent,
@@ -168,11 +168,7 @@ def _observer(
     # warns that it re-registered a folder, which is harmless and not the user's concern.
     warnings.filterwarnings("ignore", message="Callback with id .* already exists", category=RuntimeWarning)
     observer = PollingObserver(timeout=poll_interval) if poll else Observer()
-    handler = Handler()
-    for path, recursive in where:
-        observer.schedule(handler, path, recursive=recursive, event_filter=types)
-    observer.start()  # emitters set up their watches (or first snapshot) synchronously here
-    return observer
+    return observer, Handler(), types
 
 
 class Watcher:
@@ -222,6 +218,11 @@ class Watcher:
         self._poll = poll
         self._poll_interval = poll_interval
         self._observer: Any = None
+        self._handler: Any = None
+        self._types: list[Any] = []
+        self._watches: dict[str, Any] = {}  # absolute folder root → its recursive watch
+        self.on_rearm: Callable[[Path], None] | None = None
+        """Called (on the worker thread) with a folder root that was deleted and has come back."""
         self._thread = threading.Thread(target=self._run, name="circuit-watcher", daemon=True)
         self.started = threading.Event()
         """Set once ``on_start`` has returned (or failed)."""
@@ -245,12 +246,44 @@ class Watcher:
         return self._stopping
 
     def start(self) -> None:
-        """Establish the OS watches (before returning), then start the worker thread."""
-        where = dict.fromkeys(
-            (root.absolute, True) if root.is_dir else (os.path.dirname(root.absolute), False) for root in self._roots
-        )
-        self._observer = _observer(self._observe, self._poll, self._poll_interval, where)
+        """Establish the OS watches (before returning), then start the worker thread.
+
+        A folder root's parent is watched too (not recursively): when the root is deleted its own
+        watch dies with it, and the parent's events are how its return is noticed (``rm -rf`` and
+        ``mkdir`` again, as a checkout or a generator does), so that it can be watched again.
+        """
+        self._observer, self._handler, self._types = _observer(self._observe, self._poll, self._poll_interval)
+        for root in self._roots:
+            if root.is_dir:
+                self._watches[root.absolute] = self._schedule(root.absolute, True)
+        parents = [os.path.dirname(root.absolute) for root in self._roots]
+        for parent in dict.fromkeys(parents):
+            if parent not in self._watches:
+                self._schedule(parent, False)
+        self._observer.start()  # emitters set up their watches (or first snapshot) synchronously here
         self._thread.start()
+
+    def _schedule(self, path: str, recursive: bool) -> Any:
+        return self._observer.schedule(self._handler, path, recursive=recursive, event_filter=self._types)
+
+    def _rearm(self, due: dict[str, float]) -> None:
+        """Watch again each folder root in `due` that had been deleted and exists again."""
+        observer = self._observer
+        for root in self._roots:
+            if not root.is_dir or str(root.shown) not in due or not os.path.isdir(root.absolute):
+                continue
+            old = self._watches.get(root.absolute)
+            emitter_alive = old is not None and any(
+                e.watch == old and e.is_alive() for e in getattr(observer, "emitters", ())
+            )
+            if emitter_alive:
+                continue
+            if old is not None:
+                with contextlib.suppress(KeyError):
+                    observer.unschedule(old)
+            self._watches[root.absolute] = self._schedule(root.absolute, True)
+            if self.on_rearm is not None:
+                self.on_rearm(root.shown)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop observing and end the worker (idempotent; safe from any thread but the worker's)."""
@@ -323,6 +356,8 @@ class Watcher:
                 if not self._drain(float("inf") if deadline is None else deadline):
                     return
                 due = self._debouncer.pop_due(time.monotonic())
+                if due and self._observer is not None:
+                    self._rearm(due)
                 if due:
                     self._on_batch({Path(p): seen for p, seen in due.items()})
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the watcher

@@ -31,7 +31,7 @@ from engine.result import Result
 from engine.watching.catalog import Catalog, Update
 from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL, Batch, Watcher
 
-EventKind = Literal["initial", "changed", "added", "removed"]
+EventKind = Literal["initial", "changed", "added", "removed", "rearmed"]
 SETTLE_ATTEMPTS = 3
 MIN_SETTLE_S = 0.02
 
@@ -41,7 +41,9 @@ class WatchEvent:
     """One change of one circuit file, as `watch` delivers it.
 
     Attributes:
-        kind: ``initial`` (first evaluation), ``changed``, ``added`` or ``removed``.
+        kind: ``initial`` (first evaluation), ``changed``, ``added`` or ``removed``; ``rearmed``
+            when a watched folder that had been deleted is back and watched again (its circuits
+            then follow as ``added``).
         path: the file, under the watched path as it was given.
         result: the same `Result` as ``circuit eval``; when `stale`, the last good
             result; None when removed.
@@ -145,11 +147,18 @@ class _Reloader:
             for update in updates:
                 self._emit(update, seen)
 
+    def rearmed(self, root: Path) -> None:
+        if self.watcher is None or not self.watcher.stopping:
+            self.on_event(WatchEvent("rearmed", str(root), None))
+
     def _changed(self, path: Path) -> list[Update | None]:
         if path.is_dir():
             files = discover([path])
             present = {str(f) for f in files}
-            gone = [self.catalog.remove(p) for p in self.catalog.below(path) if p not in present]
+            below = self.catalog.below(path)
+            if str(path) in self.catalog:
+                below = [str(path), *below]  # a file replaced by a folder of the same name
+            gone = [self.catalog.remove(p) for p in below if p not in present]
             return [*gone, *(self._reload(file) for file in files)]
         if path.exists():
             return [self._reload(path)]
@@ -225,6 +234,7 @@ def watch(
         on_start=reloader.initial,
     )
     reloader.watcher = watcher
+    watcher.on_rearm = reloader.rearmed
     watcher.start()
     handle = WatchHandle(watcher, catalog)
     try:
