@@ -94,3 +94,32 @@ def test_removed_files_are_forgotten(tmp_path: Path) -> None:
     removed = catalog.reload(target)
     assert (removed.kind, removed.result, removed.previous) == ("removed", None, good)
     assert target not in catalog and catalog.remove(target) is None
+
+
+def _chain(n: int, variant: int) -> str:
+    """A chain of `n` gates; each `variant` is a different structure (its ops differ)."""
+    ops = ["add", "mul", "max"]
+    lines = ["inputs: {x: 1, y: 2}", "gates:", "  g0: {op: add, in: [x, y]}"]
+    lines += [f"  g{i}: {{op: {ops[(variant >> (i % 8)) % 3]}, in: [g{i - 1}, x]}}" for i in range(1, n)]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_program_cache_is_bounded_by_what_it_holds(tmp_path: Path) -> None:
+    # structural saves of a big file must not grow a long-running watch without bound
+    target = tmp_path / "big.yaml"
+    catalog = Catalog()
+    cache = catalog.programs
+    for variant in range(12):
+        target.write_text(_chain(2_000, variant))
+        assert catalog.reload(target).result.status == "ok"
+    assert cache.misses == 12
+    bound = 3 * (2_002 + 2_000)  # wires plus steps of three such programs
+    small = Catalog(programs=type(cache)(max_weight=bound))
+    for variant in range(12):
+        target.write_text(_chain(2_000, variant))
+        small.reload(target)
+    assert (len(small.programs), small.programs.weight) == (3, 3 * (2_002 + 2_000))
+    target.write_text(_chain(2_000, 11) + "# a comment\n")  # the newest structure is still there to reuse
+    hits = small.programs.hits
+    assert small.reload(target).result.status == "ok"
+    assert small.programs.hits == hits + 1

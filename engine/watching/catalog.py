@@ -32,6 +32,13 @@ from engine.result import Result
 
 UpdateKind = Literal["added", "changed", "removed"]
 
+MAX_CACHE_WEIGHT = 500_000
+"""Wires plus steps of the programs a `ProgramCache` keeps (tens of MB at most)."""
+
+
+def _weight(program: Program) -> int:
+    return len(program.wires) + len(program.steps)
+
 
 class ProgramCache:
     """Compiled programs by structural key, so value-only edits skip compilation.
@@ -46,16 +53,24 @@ class ProgramCache:
     cached program; otherwise the circuit is compiled afresh, which reports the
     unknown wire.
 
+    The cache is bounded by what it holds, not by a count alone: a program weighs its wires plus its
+    steps (about 130 bytes each), and the least recently used are dropped once the total passes
+    `max_weight` — so structural edits of a big file cannot grow a long-running watch without bound,
+    while small circuits keep up to `size` structures each.
+
     Attributes:
         hits: compilations skipped.
         misses: compilations run.
+        weight: the total weight of the programs held.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, max_weight: int = MAX_CACHE_WEIGHT) -> None:
         self._size = size
+        self._max_weight = max_weight
         self._programs: OrderedDict[str, tuple[Program, tuple[tuple[Issue, Loc, bool], ...]]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.weight = 0
 
     def __len__(self) -> int:
         return len(self._programs)
@@ -82,8 +97,10 @@ class ProgramCache:
 
         program, warnings = compile_program(spec, record, key)  # raises on any wiring error
         self._programs[key] = (program, tuple(placed))  # no errors were placed: these are the warnings
-        if len(self._programs) > self._size:
-            self._programs.popitem(last=False)
+        self.weight += _weight(program)
+        while len(self._programs) > 1 and (len(self._programs) > self._size or self.weight > self._max_weight):
+            _, (dropped, _) = self._programs.popitem(last=False)
+            self.weight -= _weight(dropped)
         self.misses += 1
         return program, warnings
 
