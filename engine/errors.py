@@ -118,12 +118,67 @@ class EvaluationError(CircuitError):
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """A ``did you mean 'x'?`` hint for a misspelt name, or None when nothing is close."""
-    names = list(candidates)
-    # Names are case-sensitive: `NEG` or `Weight` is most likely the same name in other case.
-    same_but_case = [name for name in names if name.lower() == word.lower()]
-    matches = same_but_case or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
+    """A ``did you mean 'x'?`` hint for a misspelt name, or None when nothing is close.
+
+    For one lookup; a loop over many names builds one `Suggester` instead.
+    """
+    return Suggester(candidates).hint(word)
+
+
+class Suggester:
+    """Did-you-mean over a fixed set of names, for many lookups in near-linear time.
+
+    Names differing only in case are found through a dict. Otherwise only names of a
+    similar length can reach difflib's 0.6 similarity, so each lookup compares at most
+    `PER_LOOKUP` of them, the closest in length first; and after `LOOKUPS` fuzzy
+    lookups (a file with thousands of misspelt names) the rest get no suggestion, so a
+    hostile file costs linear time, not names × misspellings.
+    """
+
+    PER_LOOKUP = 500
+    LOOKUPS = 200
+
+    def __init__(self, candidates: Iterable[str]) -> None:
+        self._names = list(dict.fromkeys(candidates))
+        self._folded: dict[str, str] = {}
+        self._by_length: dict[int, list[str]] = {}
+        for name in self._names:
+            self._folded.setdefault(name.lower(), name)
+            self._by_length.setdefault(len(name), []).append(name)
+        self._lookups = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._names)
+
+    def hint(self, word: str) -> str | None:
+        """``did you mean 'x'?``, or None when no name is close (or the budget is spent)."""
+        same_but_case = self._folded.get(word.lower())
+        if same_but_case is not None:  # `NEG` or `Weight` is most likely the same name in other case
+            return f"did you mean '{same_but_case}'?"
+        if self._lookups >= self.LOOKUPS:
+            return None
+        self._lookups += 1
+        matches = difflib.get_close_matches(word, self._near(word), n=1, cutoff=0.6)
+        return f"did you mean '{matches[0]}'?" if matches else None
+
+    def _near(self, word: str) -> list[str]:
+        # similarity 2·matches/(a+b) ≥ 0.6 needs the shorter name to be ≥ 3/7 of the longer
+        size = len(word)
+        lengths = sorted(self._by_length, key=lambda n: abs(n - size))
+        near: list[str] = []
+        for length in lengths:
+            if 7 * min(length, size) < 3 * max(length, size):
+                continue
+            near.extend(self._by_length[length][: self.PER_LOOKUP - len(near)])
+            if len(near) >= self.PER_LOOKUP:
+                break
+        return near
+
+
+def listing(names: Sequence[str], limit: int = 10) -> str:
+    """``a, b, c`` — at most `limit` names, then how many more."""
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
 def github_escape(text: str, *, prop: bool = False) -> str:

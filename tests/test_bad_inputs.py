@@ -226,3 +226,21 @@ def test_empty_and_scalar_documents(tmp_path: Path) -> None:
         "not-a-mapping",
         "top level is a single value, not a mapping",
     )
+
+
+def test_many_misspelt_names_get_hints_in_linear_time() -> None:
+    # a file with thousands of misspelt references: every one is reported, the first ones with a
+    # did-you-mean, and the suggestions stop once their budget is spent (no names × misspellings)
+    from engine.errors import Suggester
+
+    n = 1_000
+    lines = ["inputs:", *(f"  w{i}: 1" for i in range(n)), "gates:"]
+    lines += [f"  g{i}: {{op: add, in: [w{i}, wx{i}]}}" for i in range(n)]
+    with pytest.raises(engine.CircuitError) as caught:
+        engine.parse_circuit("\n".join(lines) + "\n", path="m.yaml")
+    issues = caught.value.issues
+    assert len(issues) == n and {i.code for i in issues} == {"unknown-wire"}
+    assert (issues[0].line, issues[0].column, issues[0].hint) == (n + 3, 26, "did you mean 'w0'?")
+    hinted = [i for i in issues if i.hint.startswith("did you mean")]
+    assert len(hinted) == Suggester.LOOKUPS
+    assert issues[-1].hint == "declare it under `inputs:` or as a gate"

@@ -192,11 +192,11 @@ def test_random_circuits_compiled_equal_interpreter(spec, chunk: int) -> None:
 def test_tiering_compiles_once_time_spent_interpreting_pays_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "inputs: {x: 1.5, y: 2}\ngates:\n  q: {op: mul, in: [x, y, 7.25]}\n  f: {op: tanh, in: [q]}\n"
     circuit = program_of(text)
-    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 3600.0)
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 3600.0)
     assert codegen._TIER.get(circuit.program.key) is None
     first = circuit.evaluate()
     assert codegen._TIER.get(circuit.program.key) is None  # one-shot: interpreted, nothing compiled
-    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 0.0)
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 0.0)
     second = circuit.evaluate()
     compiled = codegen._TIER.get(circuit.program.key)
     assert compiled is not None
@@ -208,8 +208,19 @@ def test_tiering_compiles_once_time_spent_interpreting_pays_for_it(monkeypatch: 
     assert edited.evaluate().value == math.tanh(-4 * 2 * 7.25)
 
 
+def test_tiering_prices_a_compile_by_the_code_it_generates() -> None:
+    # one gate with 20,000 inputs generates as much code as 10,000 binary gates: a one-shot
+    # evaluation must interpret it rather than pay for compiling it
+    names = [f"x{i}" for i in range(20_000)]
+    text = "inputs:\n" + "".join(f"  {n}: 1\n" for n in names) + f"gates:\n  f: {{op: add, in: [{', '.join(names)}]}}\n"
+    circuit = program_of(text)
+    assert codegen._terms(circuit.program) == 20_001
+    assert circuit.evaluate().value == 20_000.0
+    assert codegen._TIER.get(circuit.program.key) is None
+
+
 def test_compiled_domain_fault_is_located_at_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 0.0)
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 0.0)
     circuit = program_of("inputs: {x: 2}\ngates:\n  l: {op: log, in: [x]}\n  f: {op: neg, in: [l]}\n")
     circuit.evaluate()
     assert codegen._TIER.get(circuit.program.key) is not None
@@ -266,7 +277,7 @@ def test_a_program_that_cannot_be_compiled_keeps_being_interpreted(monkeypatch: 
         calls.append(program.key)
         raise RecursionError("too deep")
 
-    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 0.0)
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 0.0)
     monkeypatch.setattr(codegen, "compile_program", refuse)
     circuit = program_of("inputs: {x: 0.25}\ngates:\n  a: {op: exp, in: [x]}\n  f: {op: sqrt, in: [a]}\n")
     first, second = circuit.evaluate(), circuit.evaluate()

@@ -95,3 +95,20 @@ def test_cells_are_quoted_readably(tmp_path: Path) -> None:
         "2:3 invalid-number 'a\\x00b' in column 'y' is not a number",
         "3:3 invalid-number '" + "9" * 35 + "…' in column 'y' is not a number",
     ]
+
+
+def test_a_wide_header_of_unknown_columns_is_read_in_one_pass(tmp_path: Path) -> None:
+    known = tuple(f"in{i}" for i in range(5_000))
+    columns = [f"c{i}" for i in range(20_000)]
+    path = write(tmp_path, ",".join(columns) + "\n" + ",".join("1" for _ in columns) + "\n")
+    with pytest.raises(LoadError) as caught:
+        read_csv(path, known)
+    found = caught.value.issues
+    assert len(found) == 20_000
+    last = found[-1]
+    assert (last.line, last.column, last.message) == (
+        1,
+        sum(len(c) + 1 for c in columns[:-1]) + 1,
+        "column 'c19999' names no input of the circuit",
+    )
+    assert last.hint == "inputs: " + ", ".join(known[:10]) + " and 4990 more"

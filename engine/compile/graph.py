@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from engine.errors import GraphError, Issue, did_you_mean
+from engine.errors import GraphError, Issue, Suggester, did_you_mean
 from engine.format.model import CircuitSpec, GateSpec, InputSpec, Loc
 from engine.ops import OPS
 from engine.program import Program, Step
@@ -108,6 +108,7 @@ def salvage_issues(data: Any, place: Placer) -> list[Issue]:
 def _check_names(spec: CircuitSpec, place: Placer) -> list[Issue]:
     errors = []
     wires = [*spec.inputs, *spec.gates]
+    suggest = Suggester(wires)
     for name, gate in spec.gates.items():
         if name in spec.inputs:
             errors.append(
@@ -136,7 +137,7 @@ def _check_names(spec: CircuitSpec, place: Placer) -> list[Issue]:
             )
         for index, ref in enumerate(gate.in_):
             if isinstance(ref, str) and ref not in spec.inputs and ref not in spec.gates:
-                hint = did_you_mean(ref, wires) or "declare it under `inputs:` or as a gate"
+                hint = suggest.hint(ref) or "declare it under `inputs:` or as a gate"
                 errors.append(
                     place(
                         Issue("unknown-wire", f"unknown wire '{ref}' in gate '{name}'", hint=hint),
@@ -201,10 +202,11 @@ def _check_expect(spec: CircuitSpec, graph: nx.DiGraph, place: Placer) -> list[I
     if spec.expect is None:
         return []
     errors = []
+    suggest = Suggester(graph.nodes)
     for section, table in (("values", spec.expect.values), ("grads", spec.expect.grads)):
         for name in table:
             if name not in graph:
-                hint = did_you_mean(name, graph.nodes) or "expectations name inputs or gates"
+                hint = suggest.hint(name) or "expectations name inputs or gates"
                 errors.append(
                     place(
                         Issue("unknown-wire", f"unknown wire '{name}' in expect.{section}", hint=hint),

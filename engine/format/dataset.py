@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Issue, LoadError, did_you_mean
+from engine.errors import Issue, LoadError, Suggester, listing
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +78,14 @@ def _parse(reader: Any, known: Sequence[str], where: str) -> Dataset:
     names = [cell.strip() for cell in header]
     issues: list[Issue] = []
     seen: set[str] = set()
+    inputs = set(known)
+    suggest = Suggester(known)
+    every_input = "inputs: " + listing(known)
+    columns = _columns(header)
     for index, name in enumerate(names):
-        column = _column(header, index)
-        if name not in known:
-            hint = did_you_mean(name, known) or "inputs: " + ", ".join(known)
+        column = columns[index]
+        if name not in inputs:
+            hint = suggest.hint(name) or every_input
             issues.append(
                 Issue("unknown-input", f"column '{name}' names no input of the circuit", where, 1, column, hint=hint)
             )
@@ -187,6 +191,15 @@ def _shown(cell: str) -> str:
     text = cell.strip()
     shown = f"'{text}'" if text.isprintable() else repr(text)
     return shown if len(shown) <= 40 else shown[:36] + "…" + shown[0]
+
+
+def _columns(row: Sequence[str]) -> list[int]:
+    # 1-based character column of every cell (exact for unquoted cells), in one pass.
+    columns, at = [], 1
+    for cell in row:
+        columns.append(at)
+        at += len(cell) + 1
+    return columns
 
 
 def _column(row: Sequence[str], index: int) -> int:

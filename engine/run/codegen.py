@@ -47,8 +47,10 @@ from engine.run import interpreter
 
 CHUNK = 1000
 """Steps per compiled function (bounds compile memory; larger fuse less)."""
-COMPILE_SECONDS_PER_STEP = 40e-6
-"""Estimated compile cost per step, against which interpreting time is weighed."""
+COMPILE_SECONDS_PER_TERM = 13e-6
+"""Estimated compile cost per term of generated code (a step or one of its operands), against which
+interpreting time is weighed: priced by the code a program generates, not by its gates, since one
+gate with 100,000 inputs generates as much code as 50,000 binary gates."""
 CACHE_STEPS = 2_000_000
 """Total steps of compiled programs kept in memory (least recently used go first)."""
 
@@ -400,6 +402,10 @@ class _Tier:
 _TIER = _Tier()
 
 
+def _terms(program: Program) -> int:
+    return len(program.steps) + sum(len(step.args) for step in program.steps)
+
+
 def compiled(program: Program) -> Compiled:
     """The compiled code of `program`'s structure, from the cache or compiled now."""
     code = _TIER.get(program.key)
@@ -423,7 +429,7 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
         return interpreter.run(program, inputs)
     finally:
         spent = _TIER.charge(program.key, time.perf_counter() - started)
-        if spent >= COMPILE_SECONDS_PER_STEP * len(program.steps):
+        if spent >= COMPILE_SECONDS_PER_TERM * _terms(program):
             try:
                 _TIER.put(compile_program(program))
             except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
