@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.compile.graph import Placer, compile_program, salvage_issues
 from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
@@ -25,6 +25,10 @@ from engine.program import Program
 from engine.result import Array, Check, GradsWanted, Result, Samples, Status, sample_label
 from engine.run import codegen, interpreter
 from engine.run.interpreter import DomainFault
+
+if TYPE_CHECKING:
+    from engine.optimizing import Data, Direction, OptimizeResult
+    from engine.run.optimize import OptimizerName, Strategy, TracePoint
 
 DEFAULT_CHECK_TOLERANCE = 1e-5
 
@@ -159,6 +163,69 @@ class Circuit:
             EvaluationError: a domain fault, located at the gate, naming the first faulting sample.
         """
         return _evaluate_samples(self, inputs, label or sample_label, grads)
+
+    def input_matrix(self, inputs: Mapping[str, Any], label: Callable[[int], str] = sample_label) -> Array:
+        """The (n_inputs, n_samples) array of inputs `evaluate_samples` runs on (same checks and errors)."""
+        return _input_matrix(self, inputs, label)
+
+    def optimize(
+        self,
+        direction: Direction = "maximize",
+        params: Sequence[str] | None = None,
+        strategy: Strategy = "analytic",
+        optimizer: OptimizerName = "sgd",
+        steps: int = 100,
+        step_size: float = 0.01,
+        data: Data | None = None,
+        *,
+        seed: int = 0,
+        until_grad_norm: float | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        on_point: Callable[[TracePoint], None] | None = None,
+    ) -> OptimizeResult:
+        """Change inputs to make the output larger (or smaller): the guide's three strategies.
+
+        Args:
+            direction: ``maximize`` or ``minimize`` the output (its mean over `data`).
+            params: the inputs to change (default: every input the data does not bind).
+            strategy: ``analytic`` (backpropagation), ``numerical`` (centred differences)
+                or ``random`` (keep a random nudge of at most `step_size` if it helps).
+            optimizer: ``sgd``, ``momentum`` (0.9) or ``adam``: torch.optim's update rules.
+            steps: steps to take (with data and `epochs`, epochs × batches per epoch).
+            step_size: the learning rate (the random strategy's largest nudge).
+            data: a CSV file, a `Dataset`, or columns by input name: one example per row.
+            seed: seeds the random nudges and the minibatch shuffles.
+            until_grad_norm: stop once the gradient norm falls under this.
+            batch_size: examples per step (default: all of them), shuffled per epoch.
+            epochs: passes over the data (instead of `steps`).
+            on_point: called with each point reached (progress reports).
+
+        Returns:
+            The result: status ``error`` (with the located fault) when a domain fault or a
+            non-finite objective stopped the run, which keeps the last good parameters.
+
+        Raises:
+            CircuitError: bad parameters or data.
+            ValueError: settings out of range.
+        """
+        from engine.optimizing import optimize
+
+        return optimize(
+            self,
+            direction,
+            params,
+            strategy,
+            optimizer,
+            steps,
+            step_size,
+            data,
+            seed=seed,
+            until_grad_norm=until_grad_norm,
+            batch_size=batch_size,
+            epochs=epochs,
+            on_point=on_point,
+        )
 
     def locate_fault(self, fault: DomainFault, where: str = "") -> EvaluationError:
         """`fault` as an error at its gate's line (`where`, e.g. " in sample 3", ends the message)."""

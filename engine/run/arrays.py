@@ -59,7 +59,9 @@ def numpy() -> Any:
     return np
 
 
-def run(program: Program, inputs: Array, *, all_grads: bool = True) -> tuple[list[Array], list[Array | None]]:
+def run(
+    program: Program, inputs: Array, *, all_grads: bool = True, backward: bool = True
+) -> tuple[list[Array], list[Array | None]]:
     """Values and gradients of every slot, per sample.
 
     Args:
@@ -67,6 +69,8 @@ def run(program: Program, inputs: Array, *, all_grads: bool = True) -> tuple[lis
         inputs: a float array of shape (n_inputs, n_samples), finite.
         all_grads: keep the gradient of every slot; when False, only those of the
             inputs, the constants and the output are kept (the others are None).
+        backward: compute gradients at all (when False every gradient is None:
+            values only, for an objective that needs no gradient).
 
     Returns:
         (values, grads): one array of shape (n_samples,) per slot.
@@ -93,8 +97,9 @@ def run(program: Program, inputs: Array, *, all_grads: bool = True) -> tuple[lis
             values[step.out] = y
             if not step.op.total:
                 checked = y + 0.0 if checked is None else np.add(checked, y, out=checked)
-        grads[program.output] = np.ones(n)
-        for step in reversed(steps):
+        if backward:
+            grads[program.output] = np.ones(n)
+        for step in reversed(steps if backward else ()):
             gy = grads[step.out]
             if gy is None:
                 continue
@@ -121,13 +126,14 @@ def run(program: Program, inputs: Array, *, all_grads: bool = True) -> tuple[lis
                 bad |= ~np.isfinite(grads[slot])
     zeros = None
     kept = range(program.n_slots) if all_grads else [*range(n_in), *range(n_wires, program.n_slots)]
+    kept = kept if backward else ()
     for slot in kept:
         if grads[slot] is None:
             zeros = np.zeros(n) if zeros is None else zeros
             grads[slot] = zeros
     flagged = np.flatnonzero(bad)
     if len(flagged):
-        _rerun(program, inputs, values, grads, flagged)
+        _rerun(program, inputs, values, grads, flagged, backward)
     return values, grads
 
 
@@ -167,7 +173,12 @@ def _safe_grad(op: Op, xs: list[float], y: float, n: int) -> tuple[float, ...]:
 
 
 def _rerun(
-    program: Program, inputs: Array, values: list[Array], grads: list[Array | None], flagged: Sequence[int]
+    program: Program,
+    inputs: Array,
+    values: list[Array],
+    grads: list[Array | None],
+    flagged: Sequence[int],
+    backward: bool = True,
 ) -> None:
     # Arrays written below may be shared (a borrowed gradient, the common zeros):
     # give every slot its own copy first.
@@ -183,7 +194,10 @@ def _rerun(
     for sample in flagged:
         point = [float(x) for x in inputs[:, sample]]
         try:
-            v, g = interpreter.run(program, point)
+            if backward:
+                v, g = interpreter.run(program, point)
+            else:
+                v, g = interpreter.forward(program, point), []
         except DomainFault as fault:
             raise SampleFault(int(sample), fault) from None
         for slot in range(program.n_slots):
