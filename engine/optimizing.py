@@ -155,7 +155,9 @@ def optimize(
         batched=batches > 1,
         on_point=on_point,
     )
-    return _result(circuit, descent, names, start, objective if batches > 1 else None, strategy, optimizer, direction, started)
+    return _result(
+        circuit, descent, names, start, objective if batches > 1 else None, strategy, optimizer, direction, started
+    )
 
 
 def _check_settings(
@@ -307,7 +309,7 @@ def _data_objective(
             sample = fault.sample if rows is None else int(rows[fault.sample])
             raise circuit.locate_fault(fault.fault, f" in {label(sample)} at step {step}") from None
         value = float(values[out].mean())
-        means = [float(slopes[slot].mean()) for slot in slots] if grads else None
+        means = [float(slopes[slot].mean()) for slot in slots] if grads else None  # type: ignore[union-attr]
         if not math.isfinite(value + math.fsum(means or ())):
             raise _not_finite(circuit, step)
         return value, means

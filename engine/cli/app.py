@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from engine.cli.optimize import optimize_command
+
 # engine.format.loader.DEFAULT_MAX_BYTES and engine.circuit.DEFAULT_CHECK_TOLERANCE, spelt out
 # so that `circuit --help` need not import the loader (and with it yaml and pydantic);
 # a test keeps them equal
@@ -325,6 +327,9 @@ def batch_command(
             raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
         print(reports.summary_line(report))
     raise typer.Exit(reports.exit_code(report))
+
+
+app.command("optimize")(optimize_command)
 
 
 @app.command("schema")

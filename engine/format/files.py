@@ -49,7 +49,7 @@ def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
 
 
-def write_atomic(path: str | os.PathLike[str], data: str) -> None:
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
 
     The text goes to a temporary file in the same folder, is flushed to disk, and
@@ -64,7 +64,9 @@ def write_atomic(path: str | os.PathLike[str], data: str) -> None:
         mode = 0o666 & ~mask
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

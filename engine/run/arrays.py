@@ -125,7 +125,7 @@ def run(
             if grads[slot] is not None:
                 bad |= ~np.isfinite(grads[slot])
     zeros = None
-    kept = range(program.n_slots) if all_grads else [*range(n_in), *range(n_wires, program.n_slots)]
+    kept: Sequence[int] = range(program.n_slots) if all_grads else [*range(n_in), *range(n_wires, program.n_slots)]
     kept = kept if backward else ()
     for slot in kept:
         if grads[slot] is None:
