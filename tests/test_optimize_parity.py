@@ -73,7 +73,9 @@ def _same(got: list[list[float]], want: list[list[float]]) -> bool:
     lr=st.sampled_from([0.01, 0.05, 0.2]),
     data=st.data(),
 )
-def test_trajectories_match_the_torch_rules(text: str, optimizer: str, maximize: bool, lr: float, data: st.DataObject) -> None:
+def test_trajectories_match_the_torch_rules(
+    text: str, optimizer: str, maximize: bool, lr: float, data: st.DataObject
+) -> None:
     circuit = engine.parse_circuit(text, name="random")
     inputs = list(circuit.program.inputs)
     names = data.draw(st.lists(st.sampled_from(inputs), min_size=1, unique=True))
@@ -84,7 +86,11 @@ def test_trajectories_match_the_torch_rules(text: str, optimizer: str, maximize:
         return [result.grads[name] for name in names]
 
     result = circuit.optimize(
-        "maximize" if maximize else "minimize", names, optimizer=optimizer, steps=steps, step_size=lr  # type: ignore[arg-type]
+        "maximize" if maximize else "minimize",
+        names,
+        optimizer=optimizer,  # type: ignore[arg-type]
+        steps=steps,
+        step_size=lr,
     )
     assert result.ok
     want = _reference(gradient, [circuit.defaults[n] for n in names], optimizer, lr, steps, maximize)
@@ -100,8 +106,7 @@ def test_trajectories_over_data_use_the_mean_gradient(text: str, optimizer: str,
     names = [name for name in inputs if name not in bound]
     rows = data.draw(st.integers(1, 5))
     columns = {
-        name: data.draw(st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=rows, max_size=rows))
-        for name in bound
+        name: data.draw(st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=rows, max_size=rows)) for name in bound
     }
 
     def gradient(params: list[float]) -> list[float]:

@@ -67,9 +67,18 @@ def test_write_changes_only_the_parameter_numbers(tmp_path: Path, newline: str) 
     after = path.read_bytes()
     nl = newline
     assert _changed_lines(before, after) == [
-        ('  a: {value: 1, doc: "weight of x"}   # stays' + nl, '  a: {value: 0.998950064145965, doc: "weight of x"}   # stays' + nl),
-        ("    value: 2.0e0        # written in another style" + nl, "    value: 2.0031498075621053        # written in another style" + nl),
-        ('  c: {doc: "bias — ünïcode", value: -3}' + nl, '  c: {doc: "bias — ünïcode", value: -2.9989500641459648}' + nl),
+        (
+            '  a: {value: 1, doc: "weight of x"}   # stays' + nl,
+            '  a: {value: 0.998950064145965, doc: "weight of x"}   # stays' + nl,
+        ),
+        (
+            "    value: 2.0e0        # written in another style" + nl,
+            "    value: 2.0031498075621053        # written in another style" + nl,
+        ),
+        (
+            '  c: {doc: "bias — ünïcode", value: -3}' + nl,
+            '  c: {doc: "bias — ünïcode", value: -2.9989500641459648}' + nl,
+        ),
         ("  y: +3" + nl, "  y: 3.00209987170807" + nl),
     ]
     # every byte outside those numbers is the same
@@ -78,7 +87,13 @@ def test_write_changes_only_the_parameter_numbers(tmp_path: Path, newline: str) 
     assert b"".join(changed).strip(b"0123456789.e+-") == b""
     # and the file reads back as the optimised circuit
     reloaded = engine.load_circuit(path)
-    assert reloaded.defaults == {"a": 0.998950064145965, "b": 2.0031498075621053, "c": -2.9989500641459648, "x": -1.0, "y": 3.00209987170807}
+    assert reloaded.defaults == {
+        "a": 0.998950064145965,
+        "b": 2.0031498075621053,
+        "c": -2.9989500641459648,
+        "x": -1.0,
+        "y": 3.00209987170807,
+    }
 
 
 def test_write_keeps_a_byte_order_mark_and_the_file_mode(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def plot_trace(result: OptimizeResult, target: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
+    matplotlib.rcParams["svg.hashsalt"] = "circuitflow"  # fixed element ids: the same run draws the same file
     from matplotlib.figure import Figure
 
     from engine.format.files import write_atomic

@@ -203,5 +203,6 @@ def _rerun(
         for slot in range(program.n_slots):
             if slot < n_wires:
                 values[slot][sample] = v[slot]
-            if grads[slot] is not None:
-                grads[slot][sample] = g[slot]
+            column = grads[slot]
+            if column is not None:
+                column[sample] = g[slot]
