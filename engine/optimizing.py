@@ -300,16 +300,17 @@ def _data_objective(
 
     def objective(params: Sequence[float], step: int, grads: bool) -> tuple[float, list[float] | None]:
         rows = None if step < 0 or per_epoch == 1 else rows_of(step)
-        batch = matrix if rows is None else matrix[:, rows]
+        inputs: list[Any] = list(matrix) if rows is None else list(matrix[:, rows])
         for slot, value in zip(slots, params):
-            batch[slot] = value
+            inputs[slot] = value  # the same for every example: numpy broadcasts it
         try:
-            values, slopes = arrays.run(program, batch, all_grads=False, backward=grads)
+            values, slopes = arrays.run(program, inputs, all_grads=False, backward=grads)
         except arrays.SampleFault as fault:
             sample = fault.sample if rows is None else int(rows[fault.sample])
             raise circuit.locate_fault(fault.fault, f" in {label(sample)} at step {step}") from None
-        value = float(values[out].mean())
-        means = [float(slopes[slot].mean()) for slot in slots] if grads else None  # type: ignore[union-attr]
+        count = n if rows is None else len(rows)
+        value = float(np.mean(values[out]))  # a float when the output does not depend on the data
+        means = [slopes[slot] / count for slot in slots] if grads else None  # parameters' gradients come summed
         if not math.isfinite(value + math.fsum(means or ())):
             raise _not_finite(circuit, step)
         return value, means
