@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 import engine
+from engine.format.dataset import read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
@@ -102,7 +103,7 @@ def _agree(name: str, ours: Sequence[Sequence[float]], theirs: Sequence[Sequence
 def parity(torch: Any, steps: int) -> list[str]:
     neuron = engine.load_circuit(NEURON)
     svm = engine.load_circuit(SVM)
-    data = engine.format.dataset.read_csv(SVM_DATA, svm.program.inputs)  # type: ignore[attr-defined]
+    data = read_csv(SVM_DATA, svm.program.inputs)
     lines = ["| circuit | optimiser | steps | largest relative difference from torch.optim |", "|---|---|---:|---:|"]
     for optimizer in ("sgd", "momentum", "adam"):
         ours = neuron.optimize("maximize", optimizer=optimizer, steps=steps)  # type: ignore[arg-type]
@@ -121,11 +122,15 @@ def parity(torch: Any, steps: int) -> list[str]:
     return lines
 
 
-def _turns(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds of each contender, run in turns round after round."""
+def _turns(
+    contenders: dict[str, Callable[[], object]], rounds: int, before: dict[str, Callable[[], object]] | None = None
+) -> dict[str, float]:
+    """Median seconds of each contender, run in turns round after round (`before` runs untimed)."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, run in contenders.items():
+            if before and name in before:
+                before[name]()
             started = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - started)
@@ -196,48 +201,43 @@ def epoch(torch: Any, rows: int, rounds: int) -> tuple[list[str], float, int]:
 
     data = {name: torch.tensor(column) for name, column in columns.items()}
 
-    def torch_epoch(threads: int) -> Callable[[], Any]:
-        def run() -> Any:
-            torch.set_num_threads(threads)
-            params = {n: torch.tensor(circuit.defaults[n], requires_grad=True) for n in names}
-            opt = torch.optim.SGD(list(params.values()), lr=0.1)
+    def torch_epoch() -> Any:
+        params = {n: torch.tensor(circuit.defaults[n], requires_grad=True) for n in names}
+        opt = torch.optim.SGD(list(params.values()), lr=0.1)
 
-            def loss() -> Any:
-                p, x = params, data
-                out = p["c"]
-                hs = []
-                for j in range(6):
-                    h = torch.tanh(
-                        p[f"w{j}_0"] * x["x0"] + p[f"w{j}_1"] * x["x1"] + p[f"w{j}_2"] * x["x2"] + p[f"b{j}"]
-                    )
-                    hs.append(p[f"v{j}"] * h)
-                out = sum(hs[1:], hs[0]) + p["c"]
-                err = out - x["t"]
-                penalty = 0.001 * sum(p[f"v{j}"] * p[f"v{j}"] for j in range(6))
-                return (0.5 * (err * err) + penalty).mean()
+        def loss() -> Any:
+            p, x = params, data
+            hs = []
+            for j in range(6):
+                s = p[f"w{j}_0"] * x["x0"] + p[f"w{j}_1"] * x["x1"] + p[f"w{j}_2"] * x["x2"] + p[f"b{j}"]
+                hs.append(p[f"v{j}"] * torch.tanh(s))
+            err = sum(hs[1:], hs[0]) + p["c"] - x["t"]
+            penalty = 0.001 * sum(p[f"v{j}"] * p[f"v{j}"] for j in range(6))
+            return (0.5 * (err * err) + penalty).mean()
 
-            opt.zero_grad()
-            loss().backward()
-            opt.step()
-            with torch.no_grad():
-                value = float(loss())
-            return {n: float(t) for n, t in params.items()}, value
-
-        return run
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+        with torch.no_grad():
+            value = float(loss())
+        return {n: t.item() for n, t in params.items()}, value
 
     threads = torch.get_num_threads()
-    got, want = ours(), torch_epoch(1)()
-    _agree("epoch", [list(got.params.values()) + [got.value]], [[*(want[0][n] for n in names), want[1]]])
-    contenders = {"circuitflow": ours, "torch1": torch_epoch(1), "torchN": torch_epoch(threads)}
-    medians = _turns(contenders, rounds)
+    torch.set_num_threads(1)
+    got, want = ours(), torch_epoch()
+    _agree("epoch", [[*got.params.values(), got.value]], [[*(want[0][n] for n in names), want[1]]])
+    contenders = {"circuitflow": ours, "torch1": torch_epoch, "torchN": torch_epoch}
+    one, many = (lambda: torch.set_num_threads(1)), (lambda: torch.set_num_threads(threads))
+    medians = _turns(contenders, rounds, before={"circuitflow": one, "torch1": one, "torchN": many})
     torch.set_num_threads(threads)
-    ratio = medians["circuitflow"] / medians["torch1"]
+    ms = {name: seconds * 1e3 for name, seconds in medians.items()}
+    ratio = ms["circuitflow"] / ms["torch1"]
     lines = [
         f"| one epoch, {rows:,} rows, {gates}-gate loss, full batch | ms | × PyTorch (1 thread) |",
         "|---|---:|---:|",
-        f"| circuitflow (`Circuit.optimize(data=…, epochs=1)`, numpy) | {medians['circuitflow'] * 1e3:.1f} | {ratio:.2f}× |",
-        f"| PyTorch vectorised, 1 thread | {medians['torch1'] * 1e3:.1f} | 1.00× |",
-        f"| PyTorch vectorised, {threads} threads | {medians['torchN'] * 1e3:.1f} | {medians['torchN'] / medians['torch1']:.2f}× |",
+        f"| circuitflow (`Circuit.optimize(data=…, epochs=1)`, numpy) | {ms['circuitflow']:.1f} | {ratio:.2f}× |",
+        f"| PyTorch vectorised, 1 thread | {ms['torch1']:.1f} | 1.00× |",
+        f"| PyTorch vectorised, {threads} threads | {ms['torchN']:.1f} | {ms['torchN'] / ms['torch1']:.2f}× |",
     ]
     return lines, ratio, gates
 
@@ -253,6 +253,10 @@ def _write_section(name: str, body: str, path: Path) -> None:
     print(f"wrote section '{name}' of {path}", file=sys.stderr)
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=1000, help="SGD steps of the neuron per timing")
@@ -263,20 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="only print the tables")
     args = parser.parse_args(argv)
     torch = _torch()
-    import engine.format.dataset  # noqa: F401 - read_csv, for the SVM's data
-
     load = os.getloadavg()[0]
     check = parity(torch, args.parity_steps)
     steps_table, steps_ratio = scalar_steps(torch, args.steps, args.rounds)
     epoch_table, epoch_ratio, gates = epoch(torch, args.rows, args.rounds)
     verdicts = [
-        f"- {'met' if steps_ratio >= 20 else 'NOT met'}: steps per second ≥ 20× the PyTorch scalar loop ({steps_ratio:.1f}×)",
-        f"- {'met' if epoch_ratio <= 1.5 else 'NOT met'}: one epoch ≤ 1.5× PyTorch vectorised ({epoch_ratio:.2f}×)",
+        f"- {_verdict(steps_ratio >= 20)}: steps per second ≥ 20× the PyTorch scalar loop ({steps_ratio:.1f}×)",
+        f"- {_verdict(epoch_ratio <= 1.5)}: one epoch ≤ 1.5× PyTorch vectorised ({epoch_ratio:.2f}×)",
     ]
     body = "\n".join(
         [
-            f"Measured with Python {platform.python_version()}, PyTorch {torch.__version__}, numpy {np.__version__} "
-            f"on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at the start.",
+            f"Measured with Python {platform.python_version()}, PyTorch {torch.__version__}, "
+            f"numpy {np.__version__} on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"load average {load:.1f} at the start.",
             "",
             *check,
             "",
