@@ -5,7 +5,8 @@ Run from the repository root (PyTorch comes with ``pip install -e '.[bench]'``):
     python benchmarks/bench_optimize.py            # prints the tables and rewrites docs/performance.md's section
     python benchmarks/bench_optimize.py --no-docs  # prints only
 
-Three parts, all in one run, the contenders taking turns:
+Three parts, all in one run, the contenders taking turns round after round (the best round
+of each is reported):
 
 * parity: the neuron (all five inputs) and the SVM over its CSV, 100 steps of each
   optimiser (SGD, SGD with momentum 0.9, Adam) with circuitflow and with
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -125,7 +125,11 @@ def parity(torch: Any, steps: int) -> list[str]:
 def _turns(
     contenders: dict[str, Callable[[], object]], rounds: int, before: dict[str, Callable[[], object]] | None = None
 ) -> dict[str, float]:
-    """Median seconds of each contender, run in turns round after round (`before` runs untimed)."""
+    """Best seconds of each contender over rounds in which they take turns (`before` runs untimed).
+
+    The best, not the median: on a shared machine a run of a few milliseconds is either
+    preempted or not, and the best round is the code's own speed (as `timeit` reports it).
+    """
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, run in contenders.items():
@@ -134,7 +138,7 @@ def _turns(
             started = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: min(values) for name, values in times.items()}
 
 
 def scalar_steps(torch: Any, steps: int, rounds: int) -> tuple[list[str], float]:

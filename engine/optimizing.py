@@ -23,7 +23,7 @@ from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
 from engine.format.dataset import Dataset, read_csv
 from engine.format.edit import set_inputs
 from engine.format.files import write_atomic
-from engine.format.loader import decode, read_bytes
+from engine.format.loader import decode, paused_gc, read_bytes
 from engine.result import sample_label
 from engine.run import arrays, codegen
 from engine.run.interpreter import DomainFault
@@ -142,19 +142,20 @@ def optimize(
         objective, batches = _data_objective(circuit, names, *dataset, batch_size, seed)
         steps = steps if epochs is None else epochs * batches
     maximize = direction == "maximize"
-    descent = descend(
-        objective,
-        start,
-        strategy=strategy,
-        optimizer=None if strategy == "random" else make_optimizer(optimizer, step_size, maximize=maximize),
-        steps=steps,
-        step_size=step_size,
-        maximize=maximize,
-        until_grad_norm=until_grad_norm,
-        seed=seed,
-        batched=batches > 1,
-        on_point=on_point,
-    )
+    with paused_gc():  # a run builds no cycles, only many small records: collections would be waste
+        descent = descend(
+            objective,
+            start,
+            strategy=strategy,
+            optimizer=None if strategy == "random" else make_optimizer(optimizer, step_size, maximize=maximize),
+            steps=steps,
+            step_size=step_size,
+            maximize=maximize,
+            until_grad_norm=until_grad_norm,
+            seed=seed,
+            batched=batches > 1,
+            on_point=on_point,
+        )
     return _result(
         circuit, descent, names, start, objective if batches > 1 else None, strategy, optimizer, direction, started
     )
