@@ -6,6 +6,7 @@ The public API::
     c = engine.load_circuit("circuits/seed.yaml")   # or engine.parse_circuit(text, name="seed")
     r = c.evaluate({"x": 1.5})                      # values and gradients of every wire
     r.value, r.output, r.values["q"], r.grads["x"]
+    o = c.optimize("maximize", steps=10)            # change the inputs to raise the output
     with engine.watch(["circuits"], print) as handle:  # hot reload: a WatchEvent per save
         handle.wait()                                  # until handle.stop()
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
     from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
     from engine.ops import OPS, Op
+    from engine.optimizing import OptimizeResult
     from engine.result import Check, Result
     from engine.watching.session import WatchEvent, WatchHandle, watch
 
@@ -43,6 +45,7 @@ _LAZY = {
     "Issue": "engine.errors",
     "LoadError": "engine.errors",
     "SchemaError": "engine.errors",
+    "OptimizeResult": "engine.optimizing",
     "OPS": "engine.ops",
     "Op": "engine.ops",
     "WatchEvent": "engine.watching.session",
@@ -79,6 +82,7 @@ __all__ = [
     "LoadError",
     "OPS",
     "Op",
+    "OptimizeResult",
     "Result",
     "SchemaError",
     "WatchEvent",

@@ -184,26 +184,11 @@ class Circuit:
         epochs: int | None = None,
         on_point: Callable[[TracePoint], None] | None = None,
     ) -> OptimizeResult:
-        """Change inputs to make the output larger (or smaller): the guide's three strategies.
+        """Change inputs to make the output (its mean over `data`) larger or smaller.
 
-        Args:
-            direction: ``maximize`` or ``minimize`` the output (its mean over `data`).
-            params: the inputs to change (default: every input the data does not bind).
-            strategy: ``analytic`` (backpropagation), ``numerical`` (centred differences)
-                or ``random`` (keep a random nudge of at most `step_size` if it helps).
-            optimizer: ``sgd``, ``momentum`` (0.9) or ``adam``: torch.optim's update rules.
-            steps: steps to take (with data and `epochs`, epochs × batches per epoch).
-            step_size: the learning rate (the random strategy's largest nudge).
-            data: a CSV file, a `Dataset`, or columns by input name: one example per row.
-            seed: seeds the random nudges and the minibatch shuffles.
-            until_grad_norm: stop once the gradient norm falls under this.
-            batch_size: examples per step (default: all of them), shuffled per epoch.
-            epochs: passes over the data (instead of `steps`).
-            on_point: called with each point reached (progress reports).
-
-        Returns:
-            The result: status ``error`` (with the located fault) when a domain fault or a
-            non-finite objective stopped the run, which keeps the last good parameters.
+        The strategies are ``analytic``, ``numerical`` and ``random``; the optimisers ``sgd``,
+        ``momentum`` and ``adam`` follow torch.optim. See `engine.optimizing.optimize` and
+        docs/optimize.md. A fault during the run is the result's status ``error``.
 
         Raises:
             CircuitError: bad parameters or data.

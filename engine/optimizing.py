@@ -1,5 +1,5 @@
 """Optimising a circuit: which inputs are parameters, the objective over one point or a
-dataset, a strategy run, and the `OptimizeResult`; writing the parameters back to the file.
+dataset, a strategy run, and the `OptimizeResult` (`engine.format.edit` writes parameters back).
 
 `Circuit.optimize` delegates here. The objective is the circuit's output, or with
 data its mean over the examples (or a minibatch of them), evaluated by the
@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
 from engine.format.dataset import Dataset, read_csv
-from engine.format.edit import set_inputs
-from engine.format.files import write_atomic
-from engine.format.loader import decode, paused_gc, read_bytes
+from engine.format.loader import paused_gc
 from engine.result import sample_label
 from engine.run import arrays, codegen
 from engine.run.interpreter import DomainFault
@@ -124,7 +122,25 @@ def optimize(
 ) -> OptimizeResult:
     """Move `params` to make the circuit's output (its mean over `data`) larger or smaller.
 
-    See `Circuit.optimize`.
+    Args:
+        circuit: the circuit (`Circuit.optimize` passes itself).
+        direction: ``maximize`` or ``minimize``.
+        params: the inputs to change (default: every input the data does not bind).
+        strategy: ``analytic`` (backpropagation), ``numerical`` (centred differences) or
+            ``random`` (keep a random nudge of at most `step_size` if it helps).
+        optimizer: ``sgd``, ``momentum`` (0.9) or ``adam``: torch.optim's update rules.
+        steps: steps to take (with `epochs`, epochs × batches per epoch instead).
+        step_size: the learning rate (the random strategy's largest nudge).
+        data: a CSV file, a `Dataset`, or columns by input name: one example per row.
+        seed: seeds the random nudges and the minibatch shuffles.
+        until_grad_norm: stop once the gradient norm falls under this.
+        batch_size: examples per step (default: all of them), shuffled per epoch.
+        epochs: passes over the data.
+        on_point: called with each point reached (progress reports).
+
+    Returns:
+        The result; status ``error`` with the located fault when a domain fault or a
+        non-finite objective stopped the run (the last good parameters are kept).
 
     Raises:
         CircuitError: parameters that are not inputs (or are bound by the data), no
@@ -310,7 +326,8 @@ def _data_objective(
             sample = fault.sample if rows is None else int(rows[fault.sample])
             raise circuit.locate_fault(fault.fault, f" in {label(sample)} at step {step}") from None
         count = n if rows is None else len(rows)
-        value = float(np.mean(values[out]))  # a float when the output does not depend on the data
+        with np.errstate(all="ignore"):  # an overflowing mean is reported below, not warned about
+            value = float(np.mean(values[out]))  # a float when the output does not depend on the data
         means = [slopes[slot] / count for slot in slots] if grads else None  # parameters' gradients come summed
         if not math.isfinite(value + math.fsum(means or ())):
             raise _not_finite(circuit, step)
@@ -371,57 +388,3 @@ def _result(
         (time.perf_counter() - started) * 1000,
         tuple(points),
     )
-
-
-def read_for_write(path: str | Path, max_bytes: int) -> tuple[bytes, str]:
-    """A circuit file's bytes and text, kept to write parameters back (see `write_params`)."""
-    data = read_bytes(Path(path), max_bytes)
-    return data, decode(data, str(path))
-
-
-def write_params(circuit: Circuit, original: bytes, params: Mapping[str, float]) -> None:
-    """Put `params` into the circuit's file: only those numbers change, written atomically.
-
-    Args:
-        circuit: the circuit, loaded from `original`.
-        original: the file's bytes when it was read.
-        params: input name → new value.
-
-    Raises:
-        CircuitError: the file changed on disk since it was read, or cannot be written.
-    """
-    if circuit.path is None:
-        raise ValueError("the circuit was not loaded from a file")
-    path = circuit.path
-    try:
-        now = Path(path).read_bytes()
-    except OSError as exc:
-        now = f"{exc}".encode()
-    if now != original:
-        raise CircuitError(
-            [
-                Issue(
-                    "changed-on-disk",
-                    "file changed on disk since it was read; parameters not written",
-                    path,
-                    hint="run the optimisation again on the current file",
-                )
-            ]
-        )
-    text = set_inputs(decode(original, path), circuit.source, params, circuit.defaults, path)
-    bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""
-    try:
-        write_atomic(path, bom + text)
-    except OSError as exc:
-        raise CircuitError([Issue("io", f"cannot write file: {exc.strerror or exc}", path)]) from None
-
-
-def trace_rows(result: OptimizeResult) -> tuple[list[str], list[list[float | None]]]:
-    """The trace as a table: header and one row per step (gradients empty where none was computed)."""
-    names = list(result.params)
-    header = ["step", "objective", *names, *(f"grad_{name}" for name in names)]
-    rows: list[list[float | None]] = []
-    for point in result.trace:
-        grads: Sequence[float | None] = point.grads if point.grads is not None else [None] * len(names)
-        rows.append([point.step, point.value, *point.params, *grads])
-    return header, rows

@@ -214,3 +214,19 @@ def test_on_point_sees_every_step_and_the_json_fields() -> None:
         "warnings",
         "elapsed_ms",
     ]
+
+
+def test_a_mean_that_overflows_stops_the_run() -> None:
+    circuit = engine.parse_circuit(
+        "inputs: {w: 1, x: 0}\ngates:\n  f: {op: mul, in: [w, x]}\n", name="big", path="b.yaml"
+    )
+    result = circuit.optimize("minimize", ["w"], data={"x": [1e308, 1e308]})
+    assert (result.status, result.stopped, result.steps) == ("error", "fault", 0)
+    assert result.params == {"w": 1.0} and result.start_value is None
+    assert [(i.code, i.message, i.line) for i in result.errors] == [
+        ("domain", "the mean of 'f' (or of its gradient) over the data is not finite at step 0", 3)
+    ]
+
+
+def test_optimize_result_is_public() -> None:
+    assert engine.OptimizeResult is OptimizeResult

@@ -15,8 +15,13 @@ import pytest
 
 import engine
 from engine.errors import CircuitError, LoadError
-from engine.format.edit import set_inputs
-from engine.optimizing import read_for_write, write_params
+from engine.format.edit import set_inputs, write_inputs
+
+
+def _load(path: Path) -> tuple[bytes, engine.Circuit]:
+    original = path.read_bytes()
+    return original, engine.parse_circuit(original.decode("utf-8"), path.stem, path=str(path))
+
 
 CIRCUIT = shutil.which("circuit", path=str(Path(sys.executable).parent)) or "circuit"
 
@@ -110,13 +115,12 @@ def test_write_keeps_a_byte_order_mark_and_the_file_mode(tmp_path: Path) -> None
 def test_write_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None:
     path = tmp_path / "xy.yaml"
     path.write_text("inputs: {x: -2, y: 3}\ngates:\n  f: {op: mul, in: [x, y]}\n", encoding="utf-8")
-    original, text = read_for_write(path, 1 << 20)
-    circuit = engine.parse_circuit(text, "xy", path=str(path))
+    original, circuit = _load(path)
     result = circuit.optimize("maximize", steps=1)
     edited = "inputs: {x: -2, y: 4}\ngates:\n  f: {op: mul, in: [x, y]}\n"
     path.write_text(edited, encoding="utf-8")  # someone saves while the optimisation runs
     with pytest.raises(CircuitError) as caught:
-        write_params(circuit, original, result.params)
+        write_inputs(path, original, circuit.source, circuit.defaults, result.params)
     assert caught.value.issues[0].render() == (
         f"{path}: error[changed-on-disk] file changed on disk since it was read; parameters not written\n"
         "  help: run the optimisation again on the current file"
@@ -139,9 +143,9 @@ def test_write_is_atomic_for_a_concurrent_reader(tmp_path: Path) -> None:
     reader.start()
     try:
         for _ in range(30):
-            original, text = read_for_write(path, 1 << 20)
-            circuit = engine.parse_circuit(text, "xy", path=str(path))
-            write_params(circuit, original, circuit.optimize("maximize", steps=1).params)
+            original, circuit = _load(path)
+            params = circuit.optimize("maximize", steps=1).params
+            write_inputs(path, original, circuit.source, circuit.defaults, params)
     finally:
         stop.set()
         reader.join()

@@ -142,13 +142,13 @@ def _run(
     from engine.cli.render import render_issues
     from engine.errors import CircuitError
     from engine.format.dataset import read_csv
-    from engine.format.loader import DEFAULT_MAX_BYTES
-    from engine.optimizing import read_for_write, write_params
+    from engine.format.edit import write_inputs
+    from engine.format.loader import decode, read_bytes
     from engine.result import to_json
 
     try:
-        original, text = read_for_write(path, DEFAULT_MAX_BYTES)
-        circuit = parse_circuit(text, path.stem, path=str(path))
+        original = read_bytes(path)  # kept: --write refuses a file that changed since
+        circuit = parse_circuit(decode(original, str(path)), path.stem, path=str(path))
         render_issues([w.at(circuit.path) for w in circuit.warnings], sys.stderr)
         dataset = None if data is None else read_csv(data, circuit.program.inputs)
         with _progress(settings, sys.stderr) as on_point:
@@ -165,7 +165,7 @@ def _run(
 
             plot_trace(result, plot)
         if write and result.ok:
-            write_params(circuit, original, result.params)
+            write_inputs(path, original, circuit.source, circuit.defaults, result.params)
     except CircuitError as error:
         render_issues(error.issues, sys.stderr)
         return 1
@@ -253,11 +253,9 @@ def _write_trace(result: OptimizeResult, target: Path) -> None:
 
     from engine.errors import CircuitError, Issue
     from engine.format.files import write_atomic
-    from engine.optimizing import trace_rows
 
-    header, rows = trace_rows(result)
+    names = list(result.params)
     if target.suffix.lower() == ".json":
-        names = list(result.params)
         text = json.dumps(
             [
                 {
@@ -273,8 +271,10 @@ def _write_trace(result: OptimizeResult, target: Path) -> None:
     else:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([["" if cell is None else repr(cell) for cell in row] for row in rows])
+        writer.writerow(["step", "objective", *names, *(f"grad_{name}" for name in names)])
+        for point in result.trace:  # the final point has no gradient: empty cells
+            grads = [repr(g) for g in point.grads] if point.grads is not None else [""] * len(names)
+            writer.writerow([point.step, repr(point.value), *map(repr, point.params), *grads])
         text = buffer.getvalue()
     try:
         write_atomic(target, text + ("\n" if target.suffix.lower() == ".json" else ""))

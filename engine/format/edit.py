@@ -3,16 +3,19 @@
 Only the number of each input named is rewritten, at the position the loader
 recorded for it (`SourceMap`): comments, key order, quoting and layout are kept
 byte for byte. The number found there must be the value the file was loaded with,
-so a stale map can never overwrite the wrong text.
+so a stale map can never overwrite the wrong text; and a file that changed on disk since it
+was read is not written at all.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
-from engine.errors import Issue, LoadError
-from engine.format.loader import SourceMap
+from engine.errors import CircuitError, Issue, LoadError
+from engine.format.files import write_atomic
+from engine.format.loader import SourceMap, decode
 from engine.format.scalars import resolve_plain
 
 # What YAML counts as a line break (columns restart after each): CR LF, CR, LF, NEL, LS, PS.
@@ -74,3 +77,42 @@ def set_inputs(
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text
+
+
+def write_inputs(
+    path: str | Path, original: bytes, source: SourceMap, current: Mapping[str, float], values: Mapping[str, float]
+) -> None:
+    """Put `values` into the file at `path`: only those numbers change, written atomically.
+
+    Args:
+        path: the circuit file.
+        original: its bytes when it was read (and loaded, giving `source` and `current`).
+        source: the loaded file's source map.
+        current: input name → the value loaded.
+        values: input name → new value.
+
+    Raises:
+        CircuitError: the file changed on disk since it was read, or cannot be written.
+    """
+    where = str(path)
+    try:
+        now = Path(path).read_bytes()
+    except OSError:
+        now = None
+    if now != original:
+        raise CircuitError(
+            [
+                Issue(
+                    "changed-on-disk",
+                    "file changed on disk since it was read; parameters not written",
+                    where,
+                    hint="run the optimisation again on the current file",
+                )
+            ]
+        )
+    text = set_inputs(decode(original, where), source, values, current, where)
+    bom = "\ufeff" if original.startswith(b"\xef\xbb\xbf") else ""  # decode dropped it: put it back
+    try:
+        write_atomic(path, bom + text)
+    except OSError as exc:
+        raise CircuitError([Issue("io", f"cannot write file: {exc.strerror or exc}", where)]) from None
