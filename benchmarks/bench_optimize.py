@@ -33,11 +33,13 @@ from typing import Any
 
 import numpy as np
 
-import engine
-from engine.format.dataset import read_csv
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import engine  # noqa: E402
+from benchmarks.docs import PERFORMANCE, write_section  # noqa: E402
+from engine.format.dataset import read_csv  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "performance.md"
 NEURON = ROOT / "circuits" / "neuron.yaml"
 SVM = ROOT / "circuits" / "svm.yaml"
 SVM_DATA = ROOT / "circuits" / "svm.csv"
@@ -246,17 +248,6 @@ def epoch(torch: Any, rows: int, rounds: int) -> tuple[list[str], float, int]:
     return lines, ratio, gates
 
 
-def _write_section(name: str, body: str, path: Path) -> None:
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    if start not in text:
-        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{start}\n{body.strip()}\n{end}{tail}", encoding="utf-8")
-    print(f"wrote section '{name}' of {path}", file=sys.stderr)
-
-
 def _verdict(met: bool) -> str:
     return "met" if met else "NOT met"
 
@@ -267,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the epoch's dataset")
     parser.add_argument("--parity-steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds (contenders take turns)")
-    parser.add_argument("--docs", type=Path, default=DOCS, help="the markdown file whose section is rewritten")
+    parser.add_argument("--docs", type=Path, default=PERFORMANCE, help="the markdown file whose section is rewritten")
     parser.add_argument("--no-docs", action="store_true", help="only print the tables")
     args = parser.parse_args(argv)
     torch = _torch()
@@ -296,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(body)
     if not args.no_docs:
-        _write_section("optimize", body, args.docs)
+        write_section("optimize", body, args.docs)
     return 0
 
 

@@ -148,7 +148,7 @@ def optimize(
         ValueError: an unknown direction, strategy or optimizer, or a setting out of range.
     """
     started = time.perf_counter()
-    _check_settings(direction, strategy, optimizer, steps, step_size, batch_size, epochs, data)
+    _check_settings(direction, strategy, optimizer, steps, step_size, until_grad_norm, batch_size, epochs, data)
     dataset = _dataset(circuit, data)
     names = parameters(circuit, params, dataset[0] if dataset else {})
     start = [circuit.defaults[name] for name in names]
@@ -183,6 +183,7 @@ def _check_settings(
     optimizer: str,
     steps: int,
     step_size: float,
+    until_grad_norm: float | None,
     batch_size: int | None,
     epochs: int | None,
     data: object,
@@ -197,6 +198,8 @@ def _check_settings(
         raise ValueError(f"steps must not be negative, got {steps}")
     if not (step_size > 0 and math.isfinite(step_size)):
         raise ValueError(f"step_size must be a positive number, got {step_size!r}")
+    if strategy == "random" and until_grad_norm is not None:
+        raise ValueError("until_grad_norm needs a gradient: random search computes none")
     if data is None and (batch_size is not None or epochs is not None):
         raise ValueError("batch_size and epochs go with data")
     if batch_size is not None and batch_size < 1:

@@ -145,6 +145,7 @@ def test_plot_without_matplotlib_names_the_extra(work: Path) -> None:
         (["--maximize", "--plot", "p.pdf"], "'p.pdf' is neither .svg nor .png"),
         (["--maximize", "--step-size", "0"], "0 is not a positive number"),
         (["--maximize", "--optimizer", "rmsprop"], "'rmsprop' is not one of 'sgd', 'momentum', 'adam'"),
+        (["--maximize", "--strategy", "random", "--until-grad-norm", "1e-3"], "random search computes no gradient"),
     ],
 )
 def test_usage_errors(work: Path, args: list[str], message: str) -> None:

@@ -92,6 +92,8 @@ def optimize_command(
         raise typer.BadParameter(f"{step_size:g} is not a positive number", param_hint="'--step-size'")
     if maximize == minimize:
         raise typer.BadParameter("give exactly one of --maximize and --minimize", param_hint="'--maximize'")
+    if strategy is StrategyChoice.random and until_grad_norm is not None:
+        raise typer.BadParameter("random search computes no gradient", param_hint="'--until-grad-norm'")
     if data is None and (batch_size is not None or epochs is not None):
         raise typer.BadParameter("goes with --data", param_hint="'--batch-size' / '--epochs'")
     if data is not None and epochs is not None and steps is not None:
