@@ -192,7 +192,7 @@ def _code_pick(cmp: str) -> CodeTemplate:
 def _grad_pick(cmp: str) -> GradTemplate:
     # The winner takes the upstream gradient, tied inputs take half each: exactly
     # what multiplying by 1, ½ or 0 gives.
-    def chain(xs: Names, y: str, g: str) -> tuple[str, ...] | None:
+    def chain(xs: Names, y: str, g: str) -> str | None:
         if len(xs) != 2:
             return None
         a, b = xs
@@ -222,7 +222,7 @@ def _v_split_among_ties(better: str) -> Callable[[Any, Sequence[Any], Any, Any],
 def _v_products_of_others(np: Any, xs: Sequence[Any], gy: Any) -> tuple[Any, ...]:
     if len(xs) == 2:
         return (gy * xs[1], gy * xs[0])
-    return tuple(gy * math.prod(xs[:i] + xs[i + 1 :]) for i in range(len(xs)))
+    return tuple(gy * math.prod([*xs[:i], *xs[i + 1 :]]) for i in range(len(xs)))
 
 
 def _v_sigmoid(np: Any, a: Any) -> Any:
