@@ -1,13 +1,18 @@
 """The circuit file format as frozen pydantic models, its JSON Schema, and the
 translation of pydantic's validation errors into located `Issue`s.
 
-`CircuitSpec` is what a valid YAML file *says*; it is checked for shape only
-(keys, types, finite numbers, known ops). Wiring (unknown wires, arity, cycles,
-the output) is checked by `engine.compile.graph`, which sees the whole circuit at once.
+`CircuitFile` is what a valid YAML file *says*; it is checked for shape only
+(keys, types, finite numbers, known ops). A gate is written one of four ways: an
+expression string, ``{expr}``, ``{op, in}`` or ``{use, with}`` (a sub-circuit).
+`engine.format.compose` turns expressions and sub-circuits into plain ``{op, in}``
+gates: a `CircuitSpec`, the flat circuit the compiler sees. Wiring (unknown
+wires, arity, cycles, the output) is checked by `engine.compile.graph`, which
+sees the whole circuit at once.
 
 Errors keep pydantic's ``loc`` tuples, which follow the YAML structure exactly
-(no union-member tags: inputs and wire references use plain validators), so the
-loader's source map can place each one at its line and column.
+(inputs and wire references use plain validators; the tag a gate's union member
+adds to a loc is taken out again), so the loader's source map can place each one
+at its line and column.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     StringConstraints,
+    Tag,
     ValidationError,
     WithJsonSchema,
     field_validator,
@@ -38,6 +45,9 @@ from engine.ops import OP_NAMES
 Loc = tuple[str | int, ...]
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _IDENTIFIER_RE = re.compile(IDENTIFIER)
+QUALIFIED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
+"""A wire name that may reach into sub-circuits and expressions: ``n1.s``, ``f.1``."""
+_QUALIFIED_RE = re.compile(QUALIFIED)
 
 SCHEMA_ID = "https://circuitflow.dev/schemas/circuit.schema.json"
 
@@ -64,9 +74,30 @@ def _wire_ref(value: Any) -> str | float:
     return _number(value)
 
 
+def _binding(value: Any) -> str | float:
+    # A sub-circuit input is bound to a wire of the parent (qualified names allowed) or a number.
+    if isinstance(value, str):
+        if not _QUALIFIED_RE.fullmatch(value):
+            raise PydanticCustomError("bad_wire_ref", "'{value}' is neither a wire name nor a number", {"value": value})
+        return value
+    return _number(value)
+
+
 _NUMBER_SCHEMA = {"type": "number"}
 Number = Annotated[float, PlainValidator(_number), WithJsonSchema(_NUMBER_SCHEMA)]
 WireName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+QualifiedName = Annotated[str, StringConstraints(pattern=QUALIFIED)]
+Binding = Annotated[
+    str | float,
+    PlainValidator(_binding),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": QUALIFIED}, _NUMBER_SCHEMA],
+            "description": "A wire of this circuit (e.g. `x1`, `n1`, `n1.s`), or a number: the "
+            "sub-circuit input's own value here (it stays a parameter, with a gradient).",
+        }
+    ),
+]
 WireRef = Annotated[
     str | float,
     PlainValidator(_wire_ref),
@@ -110,11 +141,64 @@ class GateSpec(_Frozen):
     doc: str | None = Field(default=None, description="What this gate computes.")
 
 
+EXPRESSION_DOC = (
+    "An arithmetic expression over wires and numbers: + - * / ** (power), unary minus, parentheses, "
+    "and calls of ops by name, e.g. `sigmoid(a*x + b*y + c)` or `max(x, y, 0) ** 2`. "
+    "It becomes ordinary gates; intermediate results are wires named after the gate (`f.1`, `f.2`, …)."
+)
+
+
+class ExprGate(_Frozen):
+    """A gate written as an arithmetic expression, with a doc."""
+
+    expr: str = Field(description=EXPRESSION_DOC)
+    doc: str | None = Field(default=None, description="What this gate computes.")
+
+
+class UseGate(_Frozen):
+    """An instance of another circuit file (a sub-circuit), named by its key."""
+
+    use: str = Field(
+        description="The circuit file to use, relative to this file, e.g. `neuron.yaml`. The key names the "
+        "instance: `n1` is its output, `n1.s` any of its wires, `n1.a` an input left unbound (a parameter)."
+    )
+    with_: dict[WireName, Binding] = Field(
+        default_factory=dict,
+        alias="with",
+        description="The sub-circuit's inputs bound to wires or numbers of this circuit, e.g. `{x: x1, a: 0.5}`. "
+        "An input not bound to a wire becomes a parameter of this circuit, named `<instance>.<input>`.",
+    )
+    doc: str | None = Field(default=None, description="What this instance computes.")
+
+
+def _gate_kind(value: Any) -> str:
+    # Which way a gate is written; a mapping with neither `use` nor `expr` is an {op, in} gate,
+    # so a missing `op` is reported as before.
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        if "use" in value:
+            return "use"
+        if "expr" in value:
+            return "expr"
+    return "op"
+
+
+GATE_KINDS = frozenset({"text", "op", "expr", "use"})
+_TextGate = Annotated[str, Tag("text"), WithJsonSchema({"type": "string", "description": EXPRESSION_DOC})]
+Gate = Annotated[
+    _TextGate | Annotated[GateSpec, Tag("op")] | Annotated[ExprGate, Tag("expr")] | Annotated[UseGate, Tag("use")],
+    Discriminator(_gate_kind),
+]
+
+
 class ExpectSpec(_Frozen):
     """Expected values and gradients, checked on every evaluation."""
 
-    values: dict[WireName, Number] = Field(default_factory=dict, description="Expected value per wire.")
-    grads: dict[WireName, Number] = Field(default_factory=dict, description="Expected gradient of the output per wire.")
+    values: dict[QualifiedName, Number] = Field(default_factory=dict, description="Expected value per wire.")
+    grads: dict[QualifiedName, Number] = Field(
+        default_factory=dict, description="Expected gradient of the output per wire."
+    )
     tolerance: Number = Field(default=1e-9, description="Allowed relative+absolute difference.")
 
     @field_validator("tolerance")
@@ -125,7 +209,7 @@ class ExpectSpec(_Frozen):
         return value
 
 
-class CircuitSpec(_Frozen):
+class CircuitFile(_Frozen):
     """A circuit: input wires, gates that compute new wires, and the output."""
 
     model_config = ConfigDict(
@@ -141,18 +225,35 @@ class CircuitSpec(_Frozen):
     inputs: dict[WireName, InputSpec] = Field(
         default_factory=dict, description="Input wires: a number, or {value, doc}."
     )
-    gates: dict[WireName, GateSpec] = Field(
-        min_length=1, description="Gates by output wire name, e.g. `q: {op: add, in: [x, y]}`."
+    gates: dict[WireName, Gate] = Field(
+        min_length=1,
+        description="Gates by output wire name: an expression (`q: x + y`), `{expr, doc}`, `{op, in, doc}` "
+        "(e.g. `q: {op: add, in: [x, y]}`) or a sub-circuit `{use, with}`.",
     )
-    output: WireName | None = Field(
+    output: QualifiedName | None = Field(
         default=None, description="The wire to differentiate (optional when exactly one gate is read by no other)."
     )
     expect: ExpectSpec | None = Field(default=None, description="Expected values and gradients.")
 
 
+class CircuitSpec(_Frozen):
+    """The flat circuit the compiler sees: every gate an op applied to wires and constants.
+
+    Built by `engine.format.compose` from a `CircuitFile` (never validated from
+    YAML itself); wire names may be qualified (``n1.s``, ``f.1``).
+    """
+
+    name: str | None = None
+    description: str | None = None
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    gates: dict[str, GateSpec]
+    output: str | None = None
+    expect: ExpectSpec | None = None
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the circuit format, as published in ``schemas/``."""
-    return CircuitSpec.model_json_schema(by_alias=True)
+    return CircuitFile.model_json_schema(by_alias=True)
 
 
 def json_schema_text() -> str:
@@ -160,7 +261,7 @@ def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def validate(data: Any) -> tuple[CircuitSpec | None, list[tuple[Loc, Issue, bool]]]:
+def validate(data: Any) -> tuple[CircuitFile | None, list[tuple[Loc, Issue, bool]]]:
     """Validate a constructed YAML document against the format.
 
     Returns:
@@ -168,10 +269,10 @@ def validate(data: Any) -> tuple[CircuitSpec | None, list[tuple[Loc, Issue, bool
         whether it is about a mapping key (an unknown key) rather than a value.
     """
     try:
-        spec = CircuitSpec.model_validate(data)
+        spec = CircuitFile.model_validate(data)
     except ValidationError as exc:
         return None, [_translate(error, data) for error in exc.errors(include_url=False)]
-    _share_fields_sets(spec.gates.values())
+    _share_fields_sets(gate for gate in spec.gates.values() if isinstance(gate, BaseModel))
     _share_fields_sets(spec.inputs.values())
     return spec, []
 
@@ -187,17 +288,27 @@ def _share_fields_sets(models: Iterable[BaseModel]) -> None:
 
 
 _FIELDS: dict[str, tuple[str, ...]] = {
-    "": tuple(f.alias or n for n, f in CircuitSpec.model_fields.items()),
+    "": tuple(f.alias or n for n, f in CircuitFile.model_fields.items()),
     "input": tuple(InputSpec.model_fields),
     "gate": tuple(f.alias or n for n, f in GateSpec.model_fields.items()),
+    "expr": tuple(ExprGate.model_fields),
+    "use": tuple(f.alias or n for n, f in UseGate.model_fields.items()),
     "expect": tuple(ExpectSpec.model_fields),
 }
 
 
-def _section(loc: Loc) -> str:
+def _untagged(loc: Loc) -> tuple[Loc, str]:
+    # A gate's loc carries the tag of the way it is written (`gates, f, op, in, 0`):
+    # take it out, so the loc follows the YAML again.
+    if len(loc) >= 3 and loc[0] == "gates" and loc[2] in GATE_KINDS:
+        return loc[:2] + loc[3:], str(loc[2])
+    return loc, "op"
+
+
+def _section(loc: Loc, kind: str = "op") -> str:
     # Which mapping an unknown key sits in, by the shape of its loc.
     if len(loc) == 3 and loc[0] == "gates":
-        return "gate"
+        return "gate" if kind == "op" else kind
     if len(loc) == 3 and loc[0] == "inputs":
         return "input"
     if len(loc) == 2 and loc[0] == "expect":
@@ -210,7 +321,7 @@ _NAME_HINT = "wire names are identifiers: letters, digits and '_', not starting 
 
 def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
     kind: str = error["type"]
-    loc: Loc = tuple(error["loc"])
+    loc, written = _untagged(tuple(error["loc"]))
     value = error.get("input")
     name = str(loc[-1]) if loc else ""
     key_loc = bool(loc) and loc[-1] == "[key]"
@@ -218,7 +329,7 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
         loc = loc[:-1]
         return loc, Issue("invalid-name", f"'{loc[-1]}' is not a valid wire name", hint=_NAME_HINT), True
     if kind == "extra_forbidden":
-        fields = _FIELDS[_section(loc)]
+        fields = _FIELDS[_section(loc, written)]
         hint = did_you_mean(name, fields) or "allowed keys: " + ", ".join(fields)
         return loc, Issue("unknown-key", f"unknown key '{name}'", hint=hint), True
     if kind == "missing":
@@ -263,7 +374,7 @@ def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
 
 def _mapping_hint(loc: Loc) -> str:
     if len(loc) == 2 and loc[0] == "gates":
-        return f"write a gate as `{loc[1]}: {{op: add, in: [x, y]}}`"
+        return f"write a gate as `{loc[1]}: x + y` or `{loc[1]}: {{op: add, in: [x, y]}}`"
     if len(loc) == 2 and loc[0] == "inputs":
         return f"write an input as `{loc[1]}: 1.5` or `{loc[1]}: {{value: 1.5, doc: ...}}`"
     if not loc:
