@@ -85,7 +85,7 @@ def test_check_flag_reports_gradient_check() -> None:
 
 def test_check_command_on_valid_folder() -> None:
     proc = circuit("check", "circuits")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "7 files checked: 7 valid, 0 invalid\n", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "10 files checked: 10 valid, 0 invalid\n", "")
 
 
 def test_check_command_github_format() -> None:

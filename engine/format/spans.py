@@ -38,6 +38,9 @@ def value_positions(text: str, start: Position, value: str) -> list[Position]:
     else:
         _plain(lines, line, column, len(value), out)
     chars = "".join(char for char, _ in out)
+    if chars != value and chars.startswith(value) and not chars[len(value) :].strip():
+        del out[len(value) :]  # line breaks a chomping indicator (`>-`, `|-`) leaves out
+        chars = value
     if chars != value:
         return [start] * (len(value) + 1)
     positions = [position for _, position in out]
@@ -131,6 +134,7 @@ def _plain(lines: list[str], line: int, column: int, length: int, out: list[tupl
         for index in range(col, end):
             out.append((text[index], (row + 1, index + 1)))
         if len(out) >= length:
+            del out[length:]  # in a flow mapping the line goes on: `{expr: x + y, doc: …}`
             break
         row, col = _fold(lines, row, out)
     while out and out[-1][0] in " \t":
