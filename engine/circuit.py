@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from engine.compile.graph import Placer, compile_program, salvage_issues, wiring_issues
-from engine.errors import CircuitError, EvaluationError, Issue, SchemaError, did_you_mean
+from engine.errors import CircuitError, EvaluationError, GraphError, Issue, SchemaError, did_you_mean
 from engine.format.compose import Document, Placement, Uses, expand
 from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
 from engine.format.model import CircuitFile, CircuitSpec
@@ -280,13 +280,29 @@ def parse_circuit(
             if expansion.whole:
                 seen = {(i.path, i.line, i.column) for i in issues}
                 issues += [i for i in wiring_issues(expansion.spec, place) if (i.path, i.line, i.column) not in seen]
-            raise SchemaError(sorted(issues, key=_file_order))
+            raise SchemaError(sorted(_once(issues), key=_file_order))
         spec, placement = expansion.spec, expansion.placement
-        program, warnings = compile(spec, place)
+        try:
+            program, warnings = compile(spec, place)
+        except GraphError as error:
+            raise GraphError(_once(error.issues)) from None
+        warnings = _once(warnings)
     defaults = {name: item.value for name, item in spec.inputs.items()}
     return Circuit(
         doc.name or name or "circuit", path, spec, program, defaults, tuple(warnings), placement, tuple(uses.files)
     )
+
+
+def _once(issues: Sequence[Issue]) -> list[Issue]:
+    """Issues without repeats: a used file's problem shows once, not once per instance of it."""
+    seen: set[tuple[str | None, int | None, int | None, str, str]] = set()
+    kept = []
+    for issue in issues:
+        key = (issue.path, issue.line, issue.column, issue.code, issue.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(issue)
+    return kept
 
 
 def _file_order(issue: Issue) -> tuple[int, int, int]:

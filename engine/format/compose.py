@@ -71,6 +71,8 @@ class Origin:
         at: offset in the expression of its operator.
         refs: offset in the expression of each input (None where not written there).
         inner: an intermediate of an expression (placed at its operator, not the gate's key).
+        prefix: the instance names its file's wires got on the way (``n1.``), taken off
+            again in messages placed in that file.
     """
 
     doc: Document
@@ -81,6 +83,7 @@ class Origin:
     at: int = 0
     refs: tuple[int | None, ...] = ()
     inner: bool = False
+    prefix: str = ""
 
     def position(self, rest: Loc, key: bool) -> Position:
         """The position of `rest` (``()``, ``("in",)`` or ``("in", i)``) of this wire in its file."""
@@ -95,7 +98,7 @@ class Origin:
 
     def used(self, note: Note, prefix: str) -> Origin:
         """This origin seen through one more `use:`."""
-        return replace(self, label=prefix + self.label, notes=(*self.notes, note))
+        return replace(self, label=prefix + self.label, notes=(*self.notes, note), prefix=prefix + self.prefix)
 
 
 class Placement:
@@ -128,12 +131,14 @@ class Placement:
         if origin is None:
             return self.root.source.place(issue.at(self.root.path), self._renamed.get(loc, loc), key=key)
         line, column = origin.position(loc[2:], key)
-        message = issue.message
+        message, hint = issue.message, issue.hint
         if origin.label != loc[1]:
             message = message.replace(f"'{loc[1]}'", f"'{origin.label}'")
-        return replace(
-            issue, message=message, path=origin.doc.path, line=line, column=column, notes=origin.notes + issue.notes
-        )
+        if origin.prefix:  # in the used file's own terms: 's', not 'n1.s'
+            message = message.replace(f"'{origin.prefix}", "'")
+            hint = hint.replace(f"'{origin.prefix}", "'") if hint else hint
+        notes = origin.notes + issue.notes
+        return replace(issue, message=message, hint=hint, path=origin.doc.path, line=line, column=column, notes=notes)
 
     def locate(self, loc: Loc, *, key: bool = False) -> Position:
         """The position of `loc` in the circuit's own file."""
