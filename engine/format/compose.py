@@ -441,8 +441,7 @@ def _sub_output(sub: _Flat, parent: Document, name: str, use: str, note: Note) -
         hint = did_you_mean(sub.output, wires) or "name an input or a gate"
         issue = Issue("unknown-wire", f"unknown output wire '{sub.output}'", sub.doc.path, hint=hint, notes=(note,))
         return sub.doc.source.place(issue, ("output",))
-    read = {ref for gate in sub.gates.values() for ref in gate.in_ if isinstance(ref, str)}
-    sinks = [wire for wire in sub.gates if wire not in read]
+    sinks = _own_sinks(sub)
     if len(sinks) == 1:
         return sinks[0]
     what = (
@@ -459,6 +458,22 @@ def _sub_output(sub: _Flat, parent: Document, name: str, use: str, note: Note) -
     )
 
 
+def _own_sinks(flat: _Flat) -> list[str]:
+    """The file's own gates that no gate reads; sub-circuit instances only when no other gate is left.
+
+    A used circuit's gates that its user leaves unread (``n1.out`` when only
+    ``n1.s`` is read) make no output unclear: they are reported as unused instead.
+    """
+    read = {ref for gate in flat.gates.values() for ref in gate.in_ if isinstance(ref, str)}
+    own: list[str] = []
+    instances: list[str] = []
+    for name, gate in flat.doc.spec.gates.items():
+        wire = flat.resolve(name)
+        if wire is not None and flat.has(wire) and wire not in read:
+            (instances if isinstance(gate, UseGate) else own).append(name)
+    return own or instances
+
+
 def _resolve(flat: _Flat) -> None:
     """Read every alias through: gates read the wires they mean; the output and bindings are checked."""
     for wire, gate in list(flat.gates.items()):
@@ -466,6 +481,9 @@ def _resolve(flat: _Flat) -> None:
             refs = [(flat.resolve(ref) or ref) if isinstance(ref, str) else ref for ref in gate.in_]
             flat.gates[wire] = GateSpec.model_construct(op=gate.op, in_=refs, doc=gate.doc)
     output = flat.doc.spec.output
+    if output is None and flat.whole:
+        sinks = _own_sinks(flat)
+        output = sinks[0] if len(sinks) == 1 else None  # else the compiler says which gates compete
     if output is not None:
         target = flat.resolve(output)
         flat.output = target if target is not None and flat.has(target) else output
