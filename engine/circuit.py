@@ -19,9 +19,10 @@ from typing import Any
 
 from engine.compile.graph import Placer, compile_program, salvage_issues, wiring_issues
 from engine.errors import CircuitError, EvaluationError, GraphError, Issue, SchemaError, did_you_mean
-from engine.format.compose import Document, Placement, Uses, expand
+from engine.format.compose import Uses, expand
 from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
 from engine.format.model import CircuitFile, CircuitSpec
+from engine.format.placement import Document, Placement
 from engine.program import Program
 from engine.result import Array, Check, GradsWanted, Result, Samples, Status, sample_label
 from engine.run import codegen, interpreter

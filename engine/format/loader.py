@@ -31,8 +31,9 @@ from typing import Any
 import yaml
 
 from engine.errors import Issue, LoadError, SchemaError
-from engine.format.model import CircuitFile, Loc, validate
+from engine.format.model import CircuitFile, Loc
 from engine.format.scalars import resolve_plain
+from engine.format.validation import validate
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
