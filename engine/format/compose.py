@@ -11,10 +11,10 @@
   belongs to is the part of its name before the last dot.
 
 The `engine.format.placement.Placement` it returns places every issue the
-compiler or evaluator raises about a flat wire back where the user wrote it. `Uses` reads the used files,
-refuses cycles, depth beyond `MAX_USE_DEPTH` and — in watch and batch — paths
-outside the folder, and records every file it reached, so watchers know what
-each circuit depends on.
+compiler or evaluator raises about a flat wire back where the user wrote it.
+`Uses` reads the used files, refuses cycles, depth beyond `MAX_USE_DEPTH` and —
+in watch and batch — paths outside the folder, and records every file it
+reached, so watchers know what each circuit depends on.
 """
 
 from __future__ import annotations
