@@ -429,3 +429,17 @@ def test_random_compositions_equal_their_hand_flattened_file(tmp_path: Path, cas
         if name in ("p", "q") or name.endswith(("_a", "_y")):
             qualified = name if name in ("p", "q") else name.replace("_", ".")
             assert composed.grads[qualified] == grad, name
+
+
+def test_batch_report_with_an_error_in_a_used_file_follows_its_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    write(tmp_path, **{"neuron.yaml": NEURON.replace("b*y", "b*yy"), "layer.yaml": LAYER})
+    report = engine.batch([tmp_path], jobs=1).to_dict()
+    schema = json.loads((Path(__file__).parents[1] / "schemas" / "batch-report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    layer = next(r for r in report["results"] if r["path"].endswith("layer.yaml"))
+    assert layer["errors"][0]["path"] == str(tmp_path / "neuron.yaml")
+    assert layer["errors"][0]["notes"] == [
+        {"message": "used from", "path": str(tmp_path / "layer.yaml"), "line": 3, "column": 7}
+    ]
