@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.compile.graph import Placer, compile_program, salvage_issues
-from engine.errors import CircuitError, EvaluationError, Issue, did_you_mean
+from engine.compile.graph import Placer, compile_program, salvage_issues, wiring_issues
+from engine.errors import CircuitError, EvaluationError, GraphError, Issue, SchemaError, did_you_mean
+from engine.format.compose import Uses, expand
 from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
-from engine.format.model import CircuitSpec
+from engine.format.model import CircuitFile, CircuitSpec
+from engine.format.placement import Document, Placement
 from engine.program import Program
 from engine.result import Array, Check, GradsWanted, Result, Samples, Status, sample_label
 from engine.run import codegen, interpreter
@@ -40,11 +42,13 @@ class Circuit:
     Attributes:
         name: the ``name:`` key, else the file name without extension.
         path: the file it came from (None for text).
-        spec: the validated document.
+        spec: the flat circuit: expressions and sub-circuits expanded into gates
+            (wire names qualified: ``n1.s``, ``f.1``).
         program: the evaluation plan (shared by every evaluation).
-        defaults: input values from the file, by name.
+        defaults: input values (sub-circuit parameters included, e.g. ``n1.a``), by name.
         warnings: unused inputs and gates.
-        source: line and column of every node, for locating later problems.
+        source: where each wire was written, for locating later problems.
+        uses: every file reached through ``use:`` (resolved paths).
     """
 
     name: str
@@ -53,7 +57,8 @@ class Circuit:
     program: Program
     defaults: dict[str, float]
     warnings: tuple[Issue, ...]
-    source: SourceMap
+    source: Placement
+    uses: tuple[str, ...] = ()
 
     @property
     def output(self) -> str:
@@ -294,40 +299,88 @@ Compiler = Callable[[CircuitSpec, Placer], tuple[Program, list[Issue]]]
 
 
 def parse_circuit(
-    text: str, name: str | None = None, *, path: str | None = None, compile: Compiler = compile_program
+    text: str,
+    name: str | None = None,
+    *,
+    path: str | None = None,
+    compile: Compiler = compile_program,
+    uses: Uses | None = None,
 ) -> Circuit:
     """Validate and compile a circuit from YAML text.
 
     Args:
         text: the YAML document.
         name: the circuit's name when the document has no ``name:`` key.
-        path: the file name to report issues against.
+        path: the file name to report issues against (``use:`` paths are relative
+            to its folder; without a path, to the working directory).
         compile: turns the validated spec into a program (watch passes a cache that
             reuses the programs of known structures).
+        uses: reads the files named by ``use:`` (watch and batch pass one that
+            keeps them inside the folder, and read which files were used).
 
     Raises:
         CircuitError: a `LoadError`, `SchemaError` or `GraphError` with every issue found.
     """
+    uses = uses if uses is not None else Uses()
     with paused_gc():
-        spec, source = load_spec(text, path, salvage=lambda data, source: salvage_issues(data, _placer(source, path)))
-        program, warnings = compile(spec, _placer(source, path))
+        doc, source = load_spec(
+            text, path, salvage=lambda data, source: salvage_issues(data, _placer(Placement(_bare(source, path))))
+        )
+        expansion = expand(Document(path, text, doc, source), uses)
+        place = _placer(expansion.placement)
+        if expansion.issues:
+            issues = list(expansion.issues)
+            if expansion.whole:
+                seen = {(i.path, i.line, i.column) for i in issues}
+                issues += [i for i in wiring_issues(expansion.spec, place) if (i.path, i.line, i.column) not in seen]
+            raise SchemaError(sorted(_once(issues), key=_file_order))
+        spec, placement = expansion.spec, expansion.placement
+        try:
+            program, warnings = compile(spec, place)
+        except GraphError as error:
+            raise GraphError(_once(error.issues)) from None
+        warnings = _once(warnings)
     defaults = {name: item.value for name, item in spec.inputs.items()}
-    return Circuit(spec.name or name or "circuit", path, spec, program, defaults, tuple(warnings), source)
+    return Circuit(
+        doc.name or name or "circuit", path, spec, program, defaults, tuple(warnings), placement, tuple(uses.files)
+    )
 
 
-def _placer(source: SourceMap, path: str | None) -> Placer:
-    return lambda issue, loc, key: source.place(issue.at(path), loc, key=key)
+def _once(issues: Sequence[Issue]) -> list[Issue]:
+    """Issues without repeats: a used file's problem shows once, not once per instance of it."""
+    seen: set[tuple[str | None, int | None, int | None, str, str]] = set()
+    kept = []
+    for issue in issues:
+        key = (issue.path, issue.line, issue.column, issue.code, issue.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(issue)
+    return kept
+
+
+def _file_order(issue: Issue) -> tuple[int, int, int]:
+    # Issues in the circuit's own file first, by position; then those of used files.
+    return (1 if issue.notes else 0, issue.line or 0, issue.column or 0)
+
+
+def _bare(source: SourceMap, path: str | None) -> Document:
+    # A document for placing issues only (the salvage of a file that failed the schema).
+    return Document(path, "", CircuitFile.model_construct(gates={}), source)
+
+
+def _placer(placement: Placement) -> Placer:
+    return lambda issue, loc, key: placement.place(issue, loc, key=key)
 
 
 def load_circuit(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Circuit:
-    """Read, validate and compile a circuit file.
+    """Read, validate and compile a circuit file (and the files it uses).
 
     Raises:
         CircuitError: the file is unreadable or invalid (every issue carries its line and column).
     """
     where = str(path)
     text = decode(read_bytes(Path(path), max_bytes), where)
-    return parse_circuit(text, Path(path).stem, path=where)
+    return parse_circuit(text, Path(path).stem, path=where, uses=Uses(max_bytes=max_bytes))
 
 
 def evaluate_source(
@@ -338,6 +391,7 @@ def evaluate_source(
     check: bool = False,
     check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
     compile: Compiler = compile_program,
+    uses: Uses | None = None,
 ) -> tuple[Result, Circuit | None]:
     """Decode, validate, compile and evaluate a file's bytes; user errors become the result's status.
 
@@ -347,7 +401,7 @@ def evaluate_source(
     started = time.perf_counter()
     circuit = None
     try:
-        circuit = parse_circuit(decode(data, path), Path(path).stem, path=path, compile=compile)
+        circuit = parse_circuit(decode(data, path), Path(path).stem, path=path, compile=compile, uses=uses)
         result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
     except CircuitError as error:
         return Result.from_error(
@@ -377,18 +431,21 @@ def evaluate_file(
     check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
     max_bytes: int = DEFAULT_MAX_BYTES,
     source: bytes | None = None,
+    root: str | Path | None = None,
 ) -> Result:
     """Load and evaluate one file; user errors become the result's status, never exceptions.
 
     `source` is the file's content when it was read elsewhere (batch workers on
-    other machines get the bytes, not the path).
+    other machines get the bytes, not the path; files it uses are read from the
+    folder). With `root`, ``use:`` may only reach files inside that folder.
     """
     started = time.perf_counter()
     where = str(path)
     data = read_source(where, max_bytes) if source is None else source
     if isinstance(data, Result):
         return data
-    result, _ = evaluate_source(data, where, inputs, check=check, check_tolerance=check_tolerance)
+    uses = Uses(root, max_bytes=max_bytes)
+    result, _ = evaluate_source(data, where, inputs, check=check, check_tolerance=check_tolerance, uses=uses)
     return replace(result, elapsed_ms=_since(started))
 
 

@@ -10,7 +10,8 @@ severity). A stage collects all the issues it finds and raises them at once::
     └── EvaluationError       program → values: domain faults (log(0), overflow, NaN)
 
 Rendering follows the compiler convention ``path:line:col: error[code] message``
-with an indented ``help:`` line for the hint.
+with an indented ``help:`` line for the hint, and a ``note:`` line per `Note`
+(where a used file was used from, like a compiler's include stack).
 """
 
 from __future__ import annotations
@@ -24,8 +25,42 @@ Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A place that explains an issue, e.g. ``used from layer.yaml:5:7``."""
+
+    message: str
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def location(self) -> str:
+        """``path:line:col`` (missing parts left out)."""
+        return _location(self.path, self.line, self.column)
+
+    def render(self) -> str:
+        """``note: used from layer.yaml:5:7``."""
+        return f"note: {self.message} {self.location()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "path": self.path, "line": self.line, "column": self.column}
+
+
+def _location(path: str | None, line: int | None, column: int | None) -> str:
+    parts = [path or "<string>"]
+    if line is not None:
+        parts.append(str(line))
+        if column is not None:
+            parts.append(str(column))
+    return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
-    """One diagnostic, placed in a file (line and column are 1-based)."""
+    """One diagnostic, placed in a file (line and column are 1-based).
+
+    ``notes`` say how the file was reached when it is not the one being evaluated
+    (a sub-circuit used by it): innermost use first.
+    """
 
     code: str
     message: str
@@ -34,6 +69,7 @@ class Issue:
     column: int | None = None
     hint: str | None = None
     severity: Severity = "error"
+    notes: tuple[Note, ...] = ()
 
     def at(self, path: str | None) -> Issue:
         """The same issue, attributed to `path` (kept if already set)."""
@@ -41,29 +77,34 @@ class Issue:
 
     def location(self) -> str:
         """``path:line:col`` (missing parts left out)."""
-        parts = [self.path or "<string>"]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return _location(self.path, self.line, self.column)
 
     def render(self) -> str:
-        """The diagnostic as text, with its hint on a second line."""
+        """The diagnostic as text, with its hint and notes on further lines."""
         text = f"{self.location()}: {self.severity}[{self.code}] {self.message}"
         if self.hint:
             text += f"\n  help: {self.hint}"
+        for note in self.notes:
+            text += f"\n  {note.render()}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of an entry in a result's ``errors`` / ``warnings``."""
-        return {
+        """The JSON shape of an entry in a result's ``errors`` / ``warnings``.
+
+        An issue in a used file also names that file (``path``) and how it was
+        reached (``notes``); the others are in the result's own file.
+        """
+        data: dict[str, Any] = {
             "code": self.code,
             "message": self.message,
             "line": self.line,
             "column": self.column,
             "hint": self.hint,
         }
+        if self.notes:
+            data["path"] = self.path
+            data["notes"] = [note.to_dict() for note in self.notes]
+        return data
 
 
 class CircuitError(Exception):
@@ -199,4 +240,5 @@ def github_annotation(issue: Issue) -> str:
             props.append(f"col={issue.column}")
     props.append(f"title={github_escape(issue.code, prop=True)}")
     message = issue.message + (f" (help: {issue.hint})" if issue.hint else "")
+    message += "".join(f"\n{note.render()}" for note in issue.notes)
     return f"::{kind} {','.join(props)}::{github_escape(message)}"

@@ -194,6 +194,21 @@ def sample_label(index: int) -> str:
     return f"sample {index}"
 
 
+def is_intermediate(wire: str) -> bool:
+    """An expression's intermediate result (``f.1``, ``n1.s.2``): its last name part is a number."""
+    return wire.rpartition(".")[2].isdigit()
+
+
+def group_of(wire: str) -> str:
+    """What a wire belongs to: its name before the last dot (``n1`` for ``n1.s``; ``''`` at top level).
+
+    A sub-circuit instance's wires share its name as their group (``n1.s``,
+    ``n1.out`` → ``n1``); an expression's intermediates share their gate's
+    (``n1.s.1`` → ``n1.s``).
+    """
+    return wire.rpartition(".")[0]
+
+
 def fmt(x: float | None) -> str:
     """A number as people read it: up to 10 significant digits, no trailing zeros."""
     return "-" if x is None else f"{x:.10g}"

@@ -85,7 +85,8 @@ def test_check_flag_reports_gradient_check() -> None:
 
 def test_check_command_on_valid_folder() -> None:
     proc = circuit("check", "circuits")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "8 files checked: 8 valid, 0 invalid\n", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "11 files checked: 11 valid, 0 invalid
+", "")
 
 
 def test_check_command_github_format() -> None:

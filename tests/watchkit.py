@@ -96,6 +96,14 @@ class EventLog:
                     raise AssertionError(f"no matching watch event within {timeout} s; got {self.since_mark()}")
                 self._cond.wait(left)
 
+    def through(self, predicate: Callable[[WatchEvent], bool], timeout: float = WAIT) -> list[WatchEvent]:
+        """Every event after the mark up to the first satisfying `predicate` (left out); the mark moves past it."""
+        with self._cond:
+            start = self._seen
+        self.until(predicate, timeout)
+        with self._cond:
+            return [e for e in self.events[start : self._seen - 1]]
+
     def since_mark(self) -> list[tuple[str, str, float | None]]:
         with self._cond:
             return [(e.kind, e.path, e.result.value if e.result else None) for e in self.events[self._seen :]]

@@ -42,7 +42,7 @@ from engine.batching.deadline import Expired, run_with_deadline
 from engine.batching.pool import ProcessPool, TaskTimeout, WorkerDied, emit
 from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file, read_source
 from engine.errors import Issue
-from engine.format.files import discover
+from engine.format.files import common_folder, discover
 from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.result import STATUSES, Result
 from engine.version import __version__
@@ -147,17 +147,25 @@ class InlineExecutor(Executor):
 
 
 def evaluate_task(
-    path: str, source: bytes, check: bool, timeout: float | None, check_tolerance: float = DEFAULT_CHECK_TOLERANCE
+    path: str,
+    source: bytes,
+    check: bool,
+    timeout: float | None,
+    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+    *,
+    root: str | None = None,
 ) -> Result:
     """Evaluate one file, given its bytes, within `timeout` seconds: what every worker runs.
 
     Workers get the bytes rather than the path, so a cluster needs no shared file
-    system and relative paths mean the same everywhere.
+    system and relative paths mean the same everywhere — except for files named by
+    ``use:``, which are read from the folder (they must lie inside `root`).
     """
     started = time.perf_counter()
     try:
         return run_with_deadline(
-            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source), timeout
+            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source, root=root),
+            timeout,
         )
     except Expired:
         return timeout_result(path, timeout or 0.0, (time.perf_counter() - started) * 1000)
@@ -170,6 +178,8 @@ def evaluate_chunk(
     timeout: float | None,
     check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
     stop_on_failure: bool = False,
+    *,
+    root: str | None = None,
 ) -> list[Result]:
     """Evaluate several files one after the other, each within its own `timeout`.
 
@@ -180,13 +190,14 @@ def evaluate_chunk(
     Args:
         stop_on_failure: stop after the first result that is not ``ok`` (``fail_fast``);
             the results then cover only the files evaluated.
+        root: the folder ``use:`` must stay inside.
 
     Returns:
         The results not emitted, in order.
     """
     kept = []
     for path, source in zip(paths, sources, strict=True):
-        result = evaluate_task(path, source, check, timeout, check_tolerance)
+        result = evaluate_task(path, source, check, timeout, check_tolerance, root=root)
         if not emit(result):
             kept.append(result)
         if stop_on_failure and not result.ok:
@@ -279,8 +290,11 @@ def run(
     fail_fast: bool = False,
     on_result: Callable[[Result], None] | None = None,
     chunking: Chunking = ONE_PER_TASK,
+    root: str | None = None,
 ) -> tuple[list[Result], list[str]]:
     """Evaluate `files` on `executor` with at most `window` tasks in flight.
+
+    With `root`, the files' ``use:`` may reach only files inside that folder.
 
     Returns:
         The results in the order of `files`, and the files not run (``fail_fast``).
@@ -323,7 +337,9 @@ def run(
         while todo and not stopping and len(in_flight) < window:
             indices, sources = take_chunk(finished)
             if len(indices) == 1:
-                future = executor.submit(evaluate_task, files[indices[0]], sources[0], check, timeout, check_tolerance)
+                future = executor.submit(
+                    evaluate_task, files[indices[0]], sources[0], check, timeout, check_tolerance, root=root
+                )
             elif indices:
                 future = executor.submit(
                     evaluate_chunk,
@@ -333,6 +349,7 @@ def run(
                     timeout,
                     check_tolerance,
                     fail_fast,
+                    root=root,
                 )
             else:
                 continue
@@ -390,7 +407,8 @@ def batch(
     """Evaluate every circuit under `paths` and report on all of them.
 
     Args:
-        paths: files and folders (searched recursively for ``*.yaml`` / ``*.yml``).
+        paths: files and folders (searched recursively for ``*.yaml`` / ``*.yml``); a
+            circuit's ``use:`` may reach only files inside them (their common folder).
         jobs: worker processes (default: the number of CPUs; 1 runs in this thread).
             With `executor`, how many tasks it runs at once.
         executor: run on this executor instead (e.g. a Dask client's ``get_executor()``).
@@ -427,6 +445,7 @@ def batch(
             fail_fast=fail_fast,
             on_result=on_result,
             chunking=chunking or default,
+            root=common_folder(given),
         )
 
     if executor is not None:

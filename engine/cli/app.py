@@ -93,6 +93,9 @@ def eval_command(
     format_: Annotated[
         Format, typer.Option("--format", help="Output format (CSV as text with --inputs).")
     ] = Format.text,
+    all_wires: Annotated[
+        bool, typer.Option("--all", help="Also list expressions' intermediate wires (f.1, f.2, …) in the table.")
+    ] = False,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
     inputs: Annotated[
         Path | None,
@@ -129,7 +132,7 @@ def eval_command(
     if format_ is Format.json:
         print(to_json(result.to_dict()), flush=True)
     else:
-        render_result(result)
+        render_result(result, all_wires=all_wires)
     render_issues(result_issues(result), sys.stderr)
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from engine.errors import Issue
-from engine.result import Result
+from engine.result import Result, is_intermediate
 
 _WIDTH = 80  # rich's width when the output is not a terminal (unless COLUMNS says otherwise)
 
@@ -60,10 +60,14 @@ class TableSpec:
     styles: list[str | None]
 
 
-def result_tables(result: Result, fmt: Callable[[float | None], str]) -> list[TableSpec]:
-    """The result's tables: every wire (output first), then the gradient check if one ran."""
+def result_tables(result: Result, fmt: Callable[[float | None], str], *, all_wires: bool = False) -> list[TableSpec]:
+    """The result's tables: every wire (output first), then the gradient check if one ran.
+
+    An expression's intermediate results (``f.1``) are left out unless `all_wires`.
+    """
     output = result.output or ""  # a result with tables always names its output
-    order = [output, *(w for w in result.values if w != output)]
+    shown = [w for w in result.values if w != output and (all_wires or not is_intermediate(w))]
+    order = [output, *shown]
     tables = [
         TableSpec(
             f"{result.circuit}: {result.output} = {fmt(result.value)}",
@@ -97,15 +101,16 @@ def result_tables(result: Result, fmt: Callable[[float | None], str]) -> list[Ta
     return tables
 
 
-def result_text(result: Result, fmt: Callable[[float | None], str]) -> str | None:
+def result_text(result: Result, fmt: Callable[[float | None], str], *, all_wires: bool = False) -> str | None:
     """The result's tables and check summary, or None where rich must lay it out.
 
     Args:
         result: an evaluated result.
         fmt: formats one number (`engine.cli.render.fmt`).
+        all_wires: show expressions' intermediate results too.
     """
     lines: list[str] = []
-    for spec in result_tables(result, fmt):
+    for spec in result_tables(result, fmt, all_wires=all_wires):
         table = _table(spec.title, spec.header, spec.rows, spec.right)
         if table is None:
             return None

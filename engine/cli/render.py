@@ -45,19 +45,22 @@ def render_issues(issues: Iterable[Issue], stream: IO[str] | None = None) -> Non
             out.print(rest, style="cyan", markup=False, highlight=False)
 
 
-def render_result(result: Result, stream: IO[str] | None = None) -> None:
-    """A table of every wire (value, gradient), the output first, then the checks."""
+def render_result(result: Result, stream: IO[str] | None = None, *, all_wires: bool = False) -> None:
+    """A table of every wire (value, gradient), the output first, then the checks.
+
+    An expression's intermediate results (``f.1``) are shown only with `all_wires`.
+    """
     if result.broken:
         return
     if wants_plain(stream or sys.stdout):  # no colour: skip importing rich when the layout allows
-        text = result_text(result, fmt)
+        text = result_text(result, fmt, all_wires=all_wires)
         if text is not None:
             (stream or sys.stdout).write(text)
             return
     from rich.table import Table
 
     out = console(stream)
-    for spec in result_tables(result, fmt):
+    for spec in result_tables(result, fmt, all_wires=all_wires):
         table = Table(title=spec.title, title_justify="left", show_edge=False, pad_edge=False)
         for name, right in zip(spec.header, spec.right):
             table.add_column(name, justify="right" if right else "left")

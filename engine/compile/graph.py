@@ -98,8 +98,13 @@ def salvage_issues(data: Any, place: Placer) -> list[Issue]:
     partial = CircuitSpec.model_construct(
         inputs={n: InputSpec.model_construct(value=0.0) for n in raw_inputs}, gates=gates, output=output, expect=None
     )
+    return wiring_issues(partial, place)
+
+
+def wiring_issues(spec: CircuitSpec, place: Placer) -> list[Issue]:
+    """The wiring issues of a circuit whose other parts failed (unknown wires, cycles, names, arity)."""
     try:
-        compile_program(partial, place)
+        compile_program(spec, place)
     except GraphError as error:
         return [i for i in error.issues if i.code in _SALVAGED]
     return []

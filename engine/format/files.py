@@ -44,6 +44,15 @@ def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[P
     return sorted(p for p in found if not _excluded(p, patterns))
 
 
+def common_folder(paths: Iterable[str | Path]) -> str | None:
+    """The folder holding every one of `paths` (a file stands for its own folder); None for no paths.
+
+    Watch and batch let ``use:`` reach only files inside it.
+    """
+    folders = [str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in paths]
+    return os.path.commonpath(folders) if folders else None
+
+
 def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
     text = path.as_posix()
     return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)

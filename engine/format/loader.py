@@ -1,4 +1,4 @@
-"""Bytes → validated `CircuitSpec` plus a `SourceMap` of every node's line and column.
+"""Bytes → validated `CircuitFile` plus a `SourceMap` of every node's line and column.
 
 The loader is the only module that touches YAML. It reads with PyYAML's safe C
 parser when available, and builds the document itself in one iterative pass over
@@ -31,8 +31,9 @@ from typing import Any
 import yaml
 
 from engine.errors import Issue, LoadError, SchemaError
-from engine.format.model import CircuitSpec, Loc, validate
+from engine.format.model import CircuitFile, Loc
 from engine.format.scalars import resolve_plain
+from engine.format.validation import validate
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
@@ -471,7 +472,7 @@ def _syntax_issue(exc: yaml.MarkedYAMLError, path: str | None) -> Issue:
 
 def load_spec(
     text: str, path: str | None = None, salvage: Callable[[Any, SourceMap], list[Issue]] | None = None
-) -> tuple[CircuitSpec, SourceMap]:
+) -> tuple[CircuitFile, SourceMap]:
     """Text → a validated spec and its source map.
 
     Args:

@@ -1,13 +1,15 @@
-"""The circuit file format as frozen pydantic models, its JSON Schema, and the
-translation of pydantic's validation errors into located `Issue`s.
+"""The circuit file format as frozen pydantic models, and its JSON Schema.
 
-`CircuitSpec` is what a valid YAML file *says*; it is checked for shape only
-(keys, types, finite numbers, known ops). Wiring (unknown wires, arity, cycles,
-the output) is checked by `engine.compile.graph`, which sees the whole circuit at once.
+`CircuitFile` is what a valid YAML file *says*; it is checked for shape only
+(keys, types, finite numbers, known ops). A gate is written one of four ways: an
+expression string, ``{expr}``, ``{op, in}`` or ``{use, with}`` (a sub-circuit).
+`engine.format.compose` turns expressions and sub-circuits into plain ``{op, in}``
+gates: a `CircuitSpec`, the flat circuit the compiler sees. Wiring (unknown
+wires, arity, cycles, the output) is checked by `engine.compile.graph`, which
+sees the whole circuit at once.
 
-Errors keep pydantic's ``loc`` tuples, which follow the YAML structure exactly
-(no union-member tags: inputs and wire references use plain validators), so the
-loader's source map can place each one at its line and column.
+`engine.format.validation` validates documents against these models and turns
+pydantic's errors into located issues.
 """
 
 from __future__ import annotations
@@ -15,29 +17,30 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     StringConstraints,
-    ValidationError,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from engine.errors import Issue, did_you_mean
-from engine.format.scalars import _leading_zero
 from engine.ops import OP_NAMES
 
 Loc = tuple[str | int, ...]
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _IDENTIFIER_RE = re.compile(IDENTIFIER)
+QUALIFIED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
+"""A wire name that may reach into sub-circuits and expressions: ``n1.s``, ``f.1``."""
+_QUALIFIED_RE = re.compile(QUALIFIED)
 
 SCHEMA_ID = "https://circuitflow.dev/schemas/circuit.schema.json"
 
@@ -45,7 +48,7 @@ SCHEMA_ID = "https://circuitflow.dev/schemas/circuit.schema.json"
 def _number(value: Any) -> float:
     # Strict: YAML booleans and strings are not numbers, and only finite reals are.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PydanticCustomError("not_a_number", "expected a number, got {kind}", {"kind": _kind(value)})
+        raise PydanticCustomError("not_a_number", "expected a number, got {kind}", {"kind": kind_of(value)})
     try:
         number = float(value)
     except OverflowError:
@@ -64,9 +67,30 @@ def _wire_ref(value: Any) -> str | float:
     return _number(value)
 
 
+def _binding(value: Any) -> str | float:
+    # A sub-circuit input is bound to a wire of the parent (qualified names allowed) or a number.
+    if isinstance(value, str):
+        if not _QUALIFIED_RE.fullmatch(value):
+            raise PydanticCustomError("bad_wire_ref", "'{value}' is neither a wire name nor a number", {"value": value})
+        return value
+    return _number(value)
+
+
 _NUMBER_SCHEMA = {"type": "number"}
 Number = Annotated[float, PlainValidator(_number), WithJsonSchema(_NUMBER_SCHEMA)]
 WireName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+QualifiedName = Annotated[str, StringConstraints(pattern=QUALIFIED)]
+Binding = Annotated[
+    str | float,
+    PlainValidator(_binding),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": QUALIFIED}, _NUMBER_SCHEMA],
+            "description": "A wire of this circuit (e.g. `x1`, `n1`, `n1.s`), or a number: the "
+            "sub-circuit input's own value here (it stays a parameter, with a gradient).",
+        }
+    ),
+]
 WireRef = Annotated[
     str | float,
     PlainValidator(_wire_ref),
@@ -110,11 +134,64 @@ class GateSpec(_Frozen):
     doc: str | None = Field(default=None, description="What this gate computes.")
 
 
+EXPRESSION_DOC = (
+    "An arithmetic expression over wires and numbers: + - * / ** (power), unary minus, parentheses, "
+    "and calls of ops by name, e.g. `sigmoid(a*x + b*y + c)` or `max(x, y, 0) ** 2`. "
+    "It becomes ordinary gates; intermediate results are wires named after the gate (`f.1`, `f.2`, …)."
+)
+
+
+class ExprGate(_Frozen):
+    """A gate written as an arithmetic expression, with a doc."""
+
+    expr: str = Field(description=EXPRESSION_DOC)
+    doc: str | None = Field(default=None, description="What this gate computes.")
+
+
+class UseGate(_Frozen):
+    """An instance of another circuit file (a sub-circuit), named by its key."""
+
+    use: str = Field(
+        description="The circuit file to use, relative to this file, e.g. `neuron.yaml`. The key names the "
+        "instance: `n1` is its output, `n1.s` any of its wires, `n1.a` an input left unbound (a parameter)."
+    )
+    with_: dict[WireName, Binding] = Field(
+        default_factory=dict,
+        alias="with",
+        description="The sub-circuit's inputs bound to wires or numbers of this circuit, e.g. `{x: x1, a: 0.5}`. "
+        "An input not bound to a wire becomes a parameter of this circuit, named `<instance>.<input>`.",
+    )
+    doc: str | None = Field(default=None, description="What this instance computes.")
+
+
+def _gate_kind(value: Any) -> str:
+    # Which way a gate is written; a mapping with neither `use` nor `expr` is an {op, in} gate,
+    # so a missing `op` is reported as before.
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        if "use" in value:
+            return "use"
+        if "expr" in value:
+            return "expr"
+    return "op"
+
+
+GATE_KINDS = frozenset({"text", "op", "expr", "use"})
+_TextGate = Annotated[str, Tag("text"), WithJsonSchema({"type": "string", "description": EXPRESSION_DOC})]
+Gate = Annotated[
+    _TextGate | Annotated[GateSpec, Tag("op")] | Annotated[ExprGate, Tag("expr")] | Annotated[UseGate, Tag("use")],
+    Discriminator(_gate_kind),
+]
+
+
 class ExpectSpec(_Frozen):
     """Expected values and gradients, checked on every evaluation."""
 
-    values: dict[WireName, Number] = Field(default_factory=dict, description="Expected value per wire.")
-    grads: dict[WireName, Number] = Field(default_factory=dict, description="Expected gradient of the output per wire.")
+    values: dict[QualifiedName, Number] = Field(default_factory=dict, description="Expected value per wire.")
+    grads: dict[QualifiedName, Number] = Field(
+        default_factory=dict, description="Expected gradient of the output per wire."
+    )
     tolerance: Number = Field(default=1e-9, description="Allowed relative+absolute difference.")
 
     @field_validator("tolerance")
@@ -125,7 +202,7 @@ class ExpectSpec(_Frozen):
         return value
 
 
-class CircuitSpec(_Frozen):
+class CircuitFile(_Frozen):
     """A circuit: input wires, gates that compute new wires, and the output."""
 
     model_config = ConfigDict(
@@ -141,18 +218,35 @@ class CircuitSpec(_Frozen):
     inputs: dict[WireName, InputSpec] = Field(
         default_factory=dict, description="Input wires: a number, or {value, doc}."
     )
-    gates: dict[WireName, GateSpec] = Field(
-        min_length=1, description="Gates by output wire name, e.g. `q: {op: add, in: [x, y]}`."
+    gates: dict[WireName, Gate] = Field(
+        min_length=1,
+        description="Gates by output wire name: an expression (`q: x + y`), `{expr, doc}`, `{op, in, doc}` "
+        "(e.g. `q: {op: add, in: [x, y]}`) or a sub-circuit `{use, with}`.",
     )
-    output: WireName | None = Field(
+    output: QualifiedName | None = Field(
         default=None, description="The wire to differentiate (optional when exactly one gate is read by no other)."
     )
     expect: ExpectSpec | None = Field(default=None, description="Expected values and gradients.")
 
 
+class CircuitSpec(_Frozen):
+    """The flat circuit the compiler sees: every gate an op applied to wires and constants.
+
+    Built by `engine.format.compose` from a `CircuitFile` (never validated from
+    YAML itself); wire names may be qualified (``n1.s``, ``f.1``).
+    """
+
+    name: str | None = None
+    description: str | None = None
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    gates: dict[str, GateSpec]
+    output: str | None = None
+    expect: ExpectSpec | None = None
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the circuit format, as published in ``schemas/``."""
-    return CircuitSpec.model_json_schema(by_alias=True)
+    return CircuitFile.model_json_schema(by_alias=True)
 
 
 def json_schema_text() -> str:
@@ -160,133 +254,7 @@ def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def validate(data: Any) -> tuple[CircuitSpec | None, list[tuple[Loc, Issue, bool]]]:
-    """Validate a constructed YAML document against the format.
-
-    Returns:
-        The spec (None when invalid) and the issues, each with its ``loc`` and
-        whether it is about a mapping key (an unknown key) rather than a value.
-    """
-    try:
-        spec = CircuitSpec.model_validate(data)
-    except ValidationError as exc:
-        return None, [_translate(error, data) for error in exc.errors(include_url=False)]
-    _share_fields_sets(spec.gates.values())
-    _share_fields_sets(spec.inputs.values())
-    return spec, []
-
-
-def _share_fields_sets(models: Iterable[BaseModel]) -> None:
-    # pydantic gives every instance its own set of the fields that were given
-    # (~216 bytes). Frozen gates given the same keys can share one: it is only
-    # read (`model_fields_set`), and copies take their own.
-    shared: dict[frozenset[str], set[str]] = {}
-    for model in models:
-        given = model.__pydantic_fields_set__
-        object.__setattr__(model, "__pydantic_fields_set__", shared.setdefault(frozenset(given), given))
-
-
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "": tuple(f.alias or n for n, f in CircuitSpec.model_fields.items()),
-    "input": tuple(InputSpec.model_fields),
-    "gate": tuple(f.alias or n for n, f in GateSpec.model_fields.items()),
-    "expect": tuple(ExpectSpec.model_fields),
-}
-
-
-def _section(loc: Loc) -> str:
-    # Which mapping an unknown key sits in, by the shape of its loc.
-    if len(loc) == 3 and loc[0] == "gates":
-        return "gate"
-    if len(loc) == 3 and loc[0] == "inputs":
-        return "input"
-    if len(loc) == 2 and loc[0] == "expect":
-        return "expect"
-    return ""
-
-
-_NAME_HINT = "wire names are identifiers: letters, digits and '_', not starting with a digit"
-
-
-def _translate(error: Any, data: Any) -> tuple[Loc, Issue, bool]:
-    kind: str = error["type"]
-    loc: Loc = tuple(error["loc"])
-    value = error.get("input")
-    name = str(loc[-1]) if loc else ""
-    key_loc = bool(loc) and loc[-1] == "[key]"
-    if key_loc:
-        loc = loc[:-1]
-        return loc, Issue("invalid-name", f"'{loc[-1]}' is not a valid wire name", hint=_NAME_HINT), True
-    if kind == "extra_forbidden":
-        fields = _FIELDS[_section(loc)]
-        hint = did_you_mean(name, fields) or "allowed keys: " + ", ".join(fields)
-        return loc, Issue("unknown-key", f"unknown key '{name}'", hint=hint), True
-    if kind == "missing":
-        hint = _MISSING_HINTS.get(name, "see `circuit schema` for what each key takes")
-        return loc, Issue("missing-key", f"missing required key '{name}'", hint=hint), False
-    if kind == "literal_error":
-        hint = did_you_mean(str(value), OP_NAMES) or "ops: " + ", ".join(OP_NAMES)
-        return loc, Issue("unknown-op", f"unknown op '{value}'", hint=hint), False
-    if kind in ("not_a_number", "not_finite"):
-        return loc, Issue("invalid-number", error["msg"], hint=_number_hint(value)), False
-    if kind == "bad_wire_ref":
-        return (
-            loc,
-            Issue("invalid-name", error["msg"], hint="quote nothing: write a wire name like x_1, or a number like 2.5"),
-            False,
-        )
-    if kind == "string_pattern_mismatch":
-        return loc, Issue("invalid-name", f"'{value}' is not a valid wire name", hint=_NAME_HINT), False
-    if kind in ("too_short",) and name == "gates":
-        return (
-            loc,
-            Issue("empty", "a circuit needs at least one gate", hint="add a gate, e.g. `f: {op: add, in: [x, y]}`"),
-            False,
-        )
-    if kind == "too_short":
-        return loc, Issue("arity", f"'{name}' must list at least one input", hint="e.g. `in: [x, y]`"), False
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return loc, Issue("invalid-type", f"expected a mapping, got {_kind(value)}", hint=_mapping_hint(loc)), False
-    if kind == "list_type":
-        return loc, Issue("invalid-type", f"expected a list, got {_kind(value)}", hint="e.g. `in: [x, y]`"), False
-    if kind == "string_type":
-        return (
-            loc,
-            Issue("invalid-type", f"expected a string, got {_kind(value)}", hint="quote it if it should be text"),
-            False,
-        )
-    if kind == "negative_tolerance":
-        return loc, Issue("invalid-number", error["msg"], hint="use a small positive number, e.g. 1.0e-9"), False
-    message = error["msg"][:1].lower() + error["msg"][1:]
-    return loc, Issue("invalid-value", message, hint="see `circuit schema` for what each key takes"), False
-
-
-def _mapping_hint(loc: Loc) -> str:
-    if len(loc) == 2 and loc[0] == "gates":
-        return f"write a gate as `{loc[1]}: {{op: add, in: [x, y]}}`"
-    if len(loc) == 2 and loc[0] == "inputs":
-        return f"write an input as `{loc[1]}: 1.5` or `{loc[1]}: {{value: 1.5, doc: ...}}`"
-    if not loc:
-        return "start with keys like `inputs:`, `gates:` and `output:`"
-    return _MAPPING_HINTS.get(str(loc[-1]), "see `circuit schema` for what each key takes")
-
-
-_MISSING_HINTS = {
-    "gates": "add a `gates:` mapping, e.g. `f: {op: add, in: [x, y]}`",
-    "op": "add `op:` with one of: " + ", ".join(OP_NAMES),
-    "in": "add `in:` listing the gate's inputs, e.g. `in: [x, y]`",
-    "value": "give the input a number, e.g. `x: 1.5` or `x: {value: 1.5}`",
-}
-_MAPPING_HINTS = {
-    "inputs": "write inputs as `name: number` lines",
-    "gates": "write gates as `name: {op: add, in: [x, y]}` lines",
-    "expect": "e.g. `expect: {values: {f: 1.0}}`",
-    "values": "map wire names to expected values, e.g. `values: {f: -12}`",
-    "grads": "map wire names to expected gradients, e.g. `grads: {x: -4}`",
-}
-
-
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -306,23 +274,3 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf") if math.isinf(value) else repr(value)
     return str(value)
-
-
-_YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"})
-_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
-
-
-def _number_hint(value: Any) -> str:
-    if isinstance(value, bool):
-        return "write 1 or 0 for a number; YAML reads true/false as booleans"
-    if isinstance(value, float | int):
-        return "NaN and infinities are not allowed; use a finite number like 1.0e308"
-    if isinstance(value, str):
-        if value in _YAML11_WORDS:
-            return f"'{value}' is text in YAML 1.2 (not a boolean or number); write a number"
-        if _leading_zero(value):
-            return "a leading zero is ambiguous (YAML 1.1 reads it as octal); drop the zero, or write 0o10 for octal"
-        if _SEXAGESIMAL.match(value):
-            return "YAML 1.1 read this as a base-60 number; write the plain number you mean"
-        return "write a plain number like 2.5 or 1.0e-3 (no quotes, no units)"
-    return "write a plain number like 2.5"

@@ -8,6 +8,10 @@ current issues and the digest of its bytes. Watch reloads only the files that
 changed; a save that leaves the bytes as they were recomputes nothing; a broken
 edit keeps the last good result (stale); a value-only edit reuses the compiled
 program through `ProgramCache` (keyed by `Program.key`).
+
+Each entry also records the files its circuit reached through ``use:`` (also
+when it failed, e.g. because a used file is missing), so that a change to a used
+file can be followed to every circuit that depends on it (`Catalog.dependents`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,6 +27,8 @@ from typing import Literal
 from engine.circuit import Circuit, evaluate_source
 from engine.compile.graph import Placer, compile_program, structure_key
 from engine.errors import Issue, LoadError
+from engine.format.compose import Uses
+from engine.format.files import common_folder
 from engine.format.loader import DEFAULT_MAX_BYTES, read_bytes
 from engine.format.model import CircuitSpec, Loc
 from engine.program import Program
@@ -45,7 +51,9 @@ class ProgramCache:
 
     A circuit's `Program` depends only on its structure — input names in order,
     each gate's name, op and inputs (constants included), and the ``output``
-    key — which `engine.compile.graph.structure_key` hashes (`Program.key`). Input
+    key — which `engine.compile.graph.structure_key` hashes (`Program.key`). The
+    key is taken of the flat circuit, with expressions and the files named by
+    ``use:`` expanded, so it covers the structure of every used file. Input
     values, docs, descriptions and ``expect`` values are not part of it. A hit
     also replays the compiler's warnings (unused wires) at the new file's
     positions. The wires named under ``expect`` are checked against the wiring
@@ -114,6 +122,7 @@ class Outcome:
     result: Result
     circuit: Circuit | None = None
     reused: bool = False
+    uses: tuple[str, ...] = ()
 
     @property
     def broken(self) -> bool:
@@ -130,6 +139,7 @@ class Entry:
         latest: the result of those bytes (may be broken).
         good: the last result with values (status ``ok`` or ``failed``), if any.
         circuit: the compiled circuit behind `good`.
+        uses: the files the latest version reached through ``use:`` (resolved paths).
     """
 
     path: str
@@ -137,6 +147,7 @@ class Entry:
     latest: Result
     good: Result | None
     circuit: Circuit | None
+    uses: frozenset[str] = frozenset()
 
     @property
     def stale(self) -> bool:
@@ -177,9 +188,23 @@ class Catalog:
     compiled program (see `ProgramCache`). Not thread-safe: one owner at a time.
     """
 
-    def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES, programs: ProgramCache | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        programs: ProgramCache | None = None,
+        roots: Sequence[str | Path] | None = None,
+    ) -> None:
+        """
+        Args:
+            max_bytes: refuse files larger than this.
+            programs: the compiled programs to reuse (default: a new cache).
+            roots: the watched files and folders; ``use:`` may reach only files in
+                their common folder (None: any readable file).
+        """
         self.max_bytes = max_bytes
         self.programs = programs if programs is not None else ProgramCache()
+        self.root = common_folder(roots) if roots is not None else None
         self._entries: dict[str, Entry] = {}
 
     def __contains__(self, path: object) -> bool:
@@ -214,21 +239,24 @@ class Catalog:
         if isinstance(data, LoadError):
             return Outcome(where, None, Result.from_error(data.at(where), where, Path(path).stem))
         hits = self.programs.hits
-        result, circuit = evaluate_source(data, where, compile=self.programs.compile)
-        return Outcome(where, digest(data), result, None if result.broken else circuit, self.programs.hits > hits)
+        uses = Uses(self.root, max_bytes=self.max_bytes)
+        result, circuit = evaluate_source(data, where, compile=self.programs.compile, uses=uses)
+        circuit = None if result.broken else circuit
+        return Outcome(where, digest(data), result, circuit, self.programs.hits > hits, tuple(uses.files))
 
     def commit(self, outcome: Outcome) -> Update:
         """Record `outcome` as the file's current state and say how it changed."""
         old = self._entries.get(outcome.path)
         previous = old.good if old else None
         kind: UpdateKind = "changed" if old else "added"
+        uses = frozenset(outcome.uses)
         if outcome.broken:
-            entry = Entry(outcome.path, outcome.digest, outcome.result, previous, old.circuit if old else None)
+            entry = Entry(outcome.path, outcome.digest, outcome.result, previous, old.circuit if old else None, uses)
             if entry.stale:
                 self._entries[outcome.path] = entry
                 return Update(kind, outcome.path, previous, previous, True, outcome.result.errors, entry.circuit)
         else:
-            entry = Entry(outcome.path, outcome.digest, outcome.result, outcome.result, outcome.circuit)
+            entry = Entry(outcome.path, outcome.digest, outcome.result, outcome.result, outcome.circuit, uses)
         self._entries[outcome.path] = entry
         return Update(kind, outcome.path, outcome.result, previous, circuit=outcome.circuit, reused=outcome.reused)
 
@@ -258,6 +286,21 @@ class Catalog:
                 return self.commit(outcome)
             data = again
         return None  # pragma: no cover - the loop always returns
+
+    def refresh(self, path: str | Path) -> Update | None:
+        """Evaluate `path` again although its own bytes may be the same (a file it uses changed).
+
+        None when it is gone and was not known.
+        """
+        data = self.read(path)
+        if isinstance(data, LoadError) and not Path(path).exists():
+            return self.remove(path)
+        return self.commit(self.evaluate(path, data))
+
+    def dependents(self, paths: Sequence[str | Path]) -> list[str]:
+        """Known circuits that use any of `paths` through ``use:``, directly or not (sorted, each once)."""
+        targets = {str(Path(p).resolve()) for p in paths}
+        return sorted(e.path for e in self._entries.values() if e.uses & targets and e.path not in paths)
 
     def remove(self, path: str | Path) -> Update | None:
         """Forget `path`; None when it was not known."""

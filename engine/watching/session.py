@@ -4,7 +4,9 @@ On start every circuit under the watched paths is evaluated once (``initial``
 events); afterwards each debounced batch of changed paths is reloaded —
 only those files — and every real change becomes one event: ``added``,
 ``changed`` or ``removed``. A save that leaves the bytes as they were emits
-nothing.
+nothing. A circuit that uses a changed file through ``use:`` (directly or not)
+is evaluated again after it, with an event of its own — one per circuit, even
+when several of the files it uses changed together.
 
 A file can be caught half-written (an editor that truncates, then writes). A
 version that fails to load is therefore not reported at once: the reloader
@@ -139,13 +141,23 @@ class _Reloader:
                 self._emit(update, self.started, "initial")
 
     def batch(self, batch: Batch) -> None:
+        changed: dict[str, float] = {}  # files updated by this batch, and when each was first seen
         for path, seen in batch.items():
             try:
                 updates = self._changed(path)
             except OSError:
                 continue  # it changed again under us (a folder removed mid-scan): its own events follow
             for update in updates:
+                if update is not None:
+                    changed.setdefault(update.path, seen)
                 self._emit(update, seen)
+        if not changed:
+            return
+        seen_first = min(changed.values())
+        for dependent in self.catalog.dependents(list(changed)):
+            if self.watcher is not None and self.watcher.stopping:
+                return
+            self._emit(self.catalog.refresh(dependent), seen_first)
 
     def rearmed(self, root: Path) -> None:
         if self.watcher is None or not self.watcher.stopping:
@@ -209,6 +221,7 @@ def watch(
 
     Args:
         paths: circuit files and folders (folders recursively, ``*.yaml`` and ``*.yml``).
+            A circuit's ``use:`` may reach only files inside them (their common folder).
         on_event: receives every `WatchEvent`.
         debounce_ms: quiet period that coalesces the events of one save.
         poll: use the polling observer (network drives, containers) instead of native events.
@@ -222,7 +235,7 @@ def watch(
         FileNotFoundError: a path does not exist.
     """
     roots = [Path(p) for p in paths]
-    catalog = Catalog(max_bytes=max_bytes)
+    catalog = Catalog(max_bytes=max_bytes, roots=roots)
     reloader = _Reloader(roots, on_event, catalog, max(debounce_ms / 1000, MIN_SETTLE_S))
     watcher = Watcher(
         roots,
