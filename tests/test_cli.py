@@ -85,8 +85,7 @@ def test_check_flag_reports_gradient_check() -> None:
 
 def test_check_command_on_valid_folder() -> None:
     proc = circuit("check", "circuits")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "11 files checked: 11 valid, 0 invalid
-", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "11 files checked: 11 valid, 0 invalid\n", "")
 
 
 def test_check_command_github_format() -> None:

@@ -192,3 +192,19 @@ def test_a_running_watch_picks_up_the_write(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert seen.wait(30), f"watch saw only {values}"
     assert values[-1] == pytest.approx(-5.8706)
+
+
+def test_write_refuses_a_parameter_of_a_sub_circuit(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    for name in ("neuron_expr.yaml", "network.yaml"):
+        shutil.copy(Path(__file__).resolve().parent.parent / "circuits" / name, tmp_path / name)
+    before = (tmp_path / "network.yaml").read_bytes()
+    done = subprocess.run(
+        ["circuit", "optimize", "network.yaml", "--maximize", "--steps", "1", "--write"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "error[edit] cannot write '" in done.stderr and "it is a parameter of a sub-circuit" in done.stderr
+    assert (tmp_path / "network.yaml").read_bytes() == before

@@ -12,7 +12,7 @@ import enum
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from engine.circuit import Circuit
     from engine.optimizing import OptimizeResult
     from engine.run.optimize import TracePoint
 
@@ -167,11 +168,31 @@ def _run(
 
             plot_trace(result, plot)
         if write and result.ok:
+            _check_writable(circuit, result.params)
             write_inputs(path, original, circuit.source, circuit.defaults, result.params)
     except CircuitError as error:
         render_issues(error.issues, sys.stderr)
         return 1
     return 0 if result.ok else 1
+
+
+def _check_writable(circuit: Circuit, params: Mapping[str, float]) -> None:
+    """--write changes numbers of this file only: a sub-circuit's parameter lives elsewhere."""
+    from engine.errors import CircuitError, Issue
+
+    own = circuit.source.root.spec.inputs
+    foreign = [name for name in params if name not in own]
+    if foreign:
+        raise CircuitError(
+            [
+                Issue(
+                    "edit",
+                    f"cannot write '{foreign[0]}': it is a parameter of a sub-circuit, not an input of this file",
+                    circuit.path,
+                    hint="choose this file's own inputs with --params, or edit the used file",
+                )
+            ]
+        )
 
 
 @contextmanager

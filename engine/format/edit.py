@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.errors import CircuitError, Issue, LoadError
 from engine.format.files import write_atomic
 from engine.format.loader import SourceMap, decode
+from engine.format.placement import Placement
 from engine.format.scalars import resolve_plain
 
 # What YAML counts as a line break (columns restart after each): CR LF, CR, LF, NEL, LS, PS.
@@ -34,7 +35,7 @@ def number_text(value: float) -> str:
 
 
 def set_inputs(
-    text: str, source: SourceMap, values: Mapping[str, float], current: Mapping[str, float], path: str | None = None
+    text: str, source: SourceMap | Placement, values: Mapping[str, float], current: Mapping[str, float], path: str | None = None
 ) -> str:
     """`text` with the value of each input in `values` replaced.
 
@@ -48,6 +49,8 @@ def set_inputs(
     Raises:
         LoadError: an input's number is not where the map says (the text is not the one loaded).
     """
+    if isinstance(source, Placement):  # a loaded circuit's: the numbers are in its own file
+        source = source.root.source
     starts = [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
     edits: list[tuple[int, int, str]] = []
     for name, value in values.items():
@@ -80,7 +83,7 @@ def set_inputs(
 
 
 def write_inputs(
-    path: str | Path, original: bytes, source: SourceMap, current: Mapping[str, float], values: Mapping[str, float]
+    path: str | Path, original: bytes, source: SourceMap | Placement, current: Mapping[str, float], values: Mapping[str, float]
 ) -> None:
     """Put `values` into the file at `path`: only those numbers change, written atomically.
 
