@@ -250,7 +250,12 @@ def batch_command(
     format_: Annotated[BatchFormat, typer.Option("--format", help="Report format.")] = BatchFormat.text,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout (a regular file atomically; folders created)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to FILE instead of stdout (a regular file atomically).",
+        ),
     ] = None,
     timeout: Annotated[
         float | None,
@@ -275,8 +280,8 @@ def batch_command(
 
     from engine.batching import reports
     from engine.batching.runner import batch
-    from engine.cli import batchview
     from engine.batching.workers import WorkersFailed
+    from engine.cli import batchview
     from engine.format.files import discover, write_output
 
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
