@@ -15,7 +15,7 @@ from concurrent.futures import Future
 import psutil
 import pytest
 from pebble import ProcessExpired
-from workerkit import busy_child
+from workerkit import busy_child, child_pids
 
 from engine.batching.deadline import Expired, run_with_deadline
 from engine.batching.tasks import describe_exit
@@ -69,10 +69,11 @@ def test_a_time_limit_stops_a_task_stuck_in_one_c_call() -> None:
 
 @pytest.mark.timeout(60)
 def test_a_killed_worker_fails_its_task_only() -> None:
+    before = child_pids()
     pool = WorkerPool(2)
     try:
         victim = pool.submit(spin, 30)
-        os.kill(busy_child(), signal.SIGKILL)
+        os.kill(busy_child(ignore=before), signal.SIGKILL)
         with pytest.raises(ProcessExpired) as died:
             victim.result(timeout=30)
         assert describe_exit(died.value.exitcode) == "killed by SIGKILL"
@@ -121,9 +122,10 @@ def test_unpicklable_arguments_fail_their_task_only() -> None:
 
 @pytest.mark.timeout(60)
 def test_shutdown_stops_running_workers_at_once() -> None:
+    before = child_pids()
     pool = WorkerPool(2)
     pool.submit(spin, 60)
-    worker = psutil.Process(busy_child())
+    worker = psutil.Process(busy_child(ignore=before))
     pool.shutdown()  # the runner shuts down once it has what it waits for, or on Ctrl-C
     assert psutil.wait_procs([worker], timeout=10)[1] == []
 
