@@ -157,7 +157,8 @@ def run(
     Returns:
         The results in the order of `files`, and the files not run (``fail_fast``).
     """
-    stops_tasks = isinstance(executor, WorkerPool)  # it enforces the time limit itself
+    # a worker pool with this time limit enforces it itself; any other executor gets it inside each task
+    stops_tasks = isinstance(executor, WorkerPool) and executor.task_timeout == timeout
     deadline = None if stops_tasks else timeout
     results: list[Result | None] = [None] * len(files)
     queue = _Queue(files, chunking, max_bytes, fail_fast)
