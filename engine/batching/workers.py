@@ -36,6 +36,8 @@ GUARD_HINT = (
     "'{method}' (they import the script again), or pass jobs=1"
 )
 
+LIMITS_HINT = "check the limits on processes and memory, or pass jobs=1"
+
 
 class WorkersFailed(RuntimeError):
     """The worker processes exited before running any task (they cannot start)."""
@@ -70,9 +72,8 @@ class WorkerPool(Executor):
             # start (no guard, no resources), or killed together while idle
             if not self._started_work:
                 self._halt()
-                raise WorkersFailed(
-                    "the worker processes exited before running any circuit; " + GUARD_HINT.format(method=self._method)
-                )
+                cause = GUARD_HINT.format(method=self._method) if self._method != "fork" else LIMITS_HINT
+                raise WorkersFailed(f"the worker processes exited before running any circuit; {cause}")
             self._stop()
             self._pool, self._started_work = self._start(), False
         try:
