@@ -1,6 +1,6 @@
-"""A `BatchReport` → text for people, versioned JSON, JUnit XML and GitHub
-annotations for CI; a progress bar while it runs (files are written with
-`engine.cli.render.write_atomic`).
+"""A `BatchReport` → versioned JSON, JUnit XML and GitHub annotations for CI
+(the terminal table and progress bar are `engine.cli.batchview`'s; report files
+are written with `engine.format.files.write_output`).
 
 Text is a summary table (status, output value, worst gradient-check error when
 checked, time per circuit), the failures as ``path:line:col: error[code] message``
