@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 
 import psutil
 import pytest
@@ -173,3 +174,26 @@ def test_deadline_returns_and_leaves_nothing_pending() -> None:
 @pytest.mark.parametrize("seconds", [2_200_000, 1e10, 1e300])
 def test_a_huge_deadline_is_no_limit(seconds: float) -> None:
     assert run_with_deadline(lambda: 42, seconds) == 42
+
+
+@pytest.mark.timeout(60)
+def test_a_pool_whose_idle_workers_are_all_killed_starts_afresh() -> None:
+    before = child_pids()
+    pool = WorkerPool(2)
+    try:
+        assert pool.submit(abs, -1).result(timeout=30) == 1
+        for pid in child_pids() - before:
+            os.kill(pid, signal.SIGKILL)  # not reaped here: that is the pool's job
+        # pebble gives up on a pool whose workers all die while none runs a task; tasks caught in
+        # that fail with BrokenProcessPool (the runner queues them again) and the next submission
+        # starts a fresh pool
+        for _ in range(50):
+            try:
+                assert pool.submit(abs, -2).result(timeout=30) == 2
+                break
+            except BrokenProcessPool:
+                continue
+        else:
+            raise AssertionError("the pool never started afresh")
+    finally:
+        pool.shutdown()
