@@ -112,8 +112,8 @@ def mixed_folder(root: Path) -> Path:
         "c20b.yaml": CYCLE,
         "c30c.yaml": FAULT,
         "c40d.yaml": FAILING,
-        "c50e.yaml": slow_circuit(3000),
-    }  # large enough to be a task of its own
+        "c50e.yaml": slow_circuit(800),
+    }  # 36 KB: large enough to be a task of its own, and its gradient check takes under a second
     folder_with(root, special, 90)
     return root
 

@@ -151,7 +151,8 @@ def test_missing_dask_extra_gives_a_hint(suite: Path, tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "distributed"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'distributed'\")\n")
-    done = circuit("batch", "suite", "--scheduler", "local", cwd=Path.cwd(), env={"PYTHONPATH": str(shadow.parent)})
+    path = os.pathsep.join(filter(None, [str(shadow.parent), os.environ.get("PYTHONPATH")]))
+    done = circuit("batch", "suite", "--scheduler", "local", cwd=Path.cwd(), env={"PYTHONPATH": path})
     assert (done.returncode, done.stdout, done.stderr) == (
         2,
         "",
