@@ -3,6 +3,7 @@ writing the files users name with ``--output`` (`write_output`, `write_atomic`).
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -116,7 +117,7 @@ def write_output(path: str | os.PathLike[str], data: str) -> None:
             stream.flush()
             return
         if stat.S_ISDIR(found.st_mode):
-            raise IsADirectoryError(21, "it is a folder", str(path))
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
         if not stat.S_ISREG(found.st_mode):
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(data)
