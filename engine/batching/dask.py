@@ -8,22 +8,71 @@ only here and only when a scheduler is asked for.
 
 Workers need circuitflow installed, but no access to the circuit files: the
 client reads each file and sends its bytes (see `engine.batching.runner`).
+
+A ``tcp://`` address is first tried with a plain TCP connection: a refused or
+unanswered one fails within `PROBE_TIMEOUT_S`, where Dask's client would keep
+retrying until its own connection timeout.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
 INSTALL_HINT = "pip install 'circuitflow[dask]'"
+#: Seconds a scheduler has to accept a TCP connection.
+PROBE_TIMEOUT_S = 2.0
+#: Seconds Dask's client has, once the TCP connection is accepted, to finish its handshake.
 CONNECT_TIMEOUT_S = 10.0
+DEFAULT_PORT = 8786
+UNREACHABLE_HINT = "check the address, and that 'dask scheduler' runs there (its default port is 8786)"
 
 
 class ClusterError(Exception):
     """The cluster cannot be used: the extra is missing or the scheduler is unreachable."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def probe(scheduler: str) -> None:
+    """Fail fast if nothing accepts a TCP connection at a ``tcp://HOST:PORT`` address.
+
+    Other schemes (``tls://``, ``ws://``, …) are left to Dask.
+
+    Raises:
+        ClusterError: the connection is refused, fails, or is not answered in time.
+    """
+    scheme, sep, rest = scheduler.partition("://")
+    if not sep:
+        scheme, rest = "tcp", scheduler
+    if scheme != "tcp":
+        return
+    host, _, port_text = rest.rstrip("/").rpartition(":")
+    if not host:  # no port given
+        host, port_text = rest.rstrip("/"), str(DEFAULT_PORT)
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ClusterError(f"'{scheduler}' is not a scheduler address", "write it as tcp://HOST:PORT") from None
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=PROBE_TIMEOUT_S):
+            pass
+    except TimeoutError:
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at '{scheduler}': no answer within {PROBE_TIMEOUT_S:g} s",
+            UNREACHABLE_HINT,
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at '{scheduler}': {reason[:1].lower()}{reason[1:]}", UNREACHABLE_HINT
+        ) from None
 
 
 def _distributed() -> Any:
@@ -47,6 +96,8 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[tuple[
         ClusterError: Dask is not installed, or the scheduler cannot be reached.
     """
     distributed = _distributed()
+    if scheduler != "local":
+        probe(scheduler)
     cluster = None
     try:
         if scheduler == "local":
@@ -60,10 +111,11 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[tuple[
             client = distributed.Client(cluster)
         else:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - Dask fails in many ways when the other end is no scheduler
         if cluster is not None:
             cluster.close()
-        raise ClusterError(f"cannot reach the Dask scheduler at '{scheduler}': {exc}") from None
+        reason = str(exc) if isinstance(exc, OSError | ValueError) else f"{type(exc).__name__}: {exc}"
+        raise ClusterError(f"cannot reach the Dask scheduler at '{scheduler}': {reason}", UNREACHABLE_HINT) from None
     try:
         capacity = sum(client.nthreads().values()) or 1
         yield client.get_executor(pure=False), capacity

@@ -1,12 +1,14 @@
 """A time limit for a call running in any thread: `run_with_deadline`.
 
-Batch evaluation runs circuits in the calling thread (``--jobs 1``), in pool
-workers, and in Dask worker threads. Signals (``SIGALRM``) only reach a process's
-main thread, so the limit is enforced instead by a timer that raises `Expired`
-*in the thread running the call* (CPython's ``PyThreadState_SetAsyncExc``). The
-exception arrives at the next Python instruction, so a call stuck inside one
-long C function is interrupted only when that function returns; the process
-pool therefore also kills a worker that overruns by a margin (see `engine.batching.pool`).
+The local worker pool stops a circuit past ``--timeout`` by ending its worker
+process (`engine.batching.workers`). An executor that cannot stop a task (a Dask
+cluster, whose tasks run in worker threads; any executor passed to
+`engine.batch`) gets the limit inside the task instead. Signals (``SIGALRM``)
+only reach a process's main thread, so a timer raises `Expired` *in the thread
+running the call* (CPython's ``PyThreadState_SetAsyncExc``). The exception
+arrives at the next Python instruction: a call stuck inside one long C function
+is interrupted only when that function returns (evaluation is Python code, so in
+practice that is soon).
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 # is still stopped: `run_with_deadline` raises `Expired` itself once it returns).
 _hook_lock = threading.Lock()
 _hook_users = 0
-_previous_hook: Callable[[object], object] | None = None
+_previous_hook: Callable[[sys.UnraisableHookArgs], object] | None = None
 
 
-def _drop_expired(unraisable: object) -> None:
-    if getattr(unraisable, "exc_type", None) is Expired:
+def _drop_expired(unraisable: sys.UnraisableHookArgs) -> None:
+    if unraisable.exc_type is Expired:
         return
-    (_previous_hook or sys.__unraisablehook__)(unraisable)  # type: ignore[arg-type]
+    (_previous_hook or sys.__unraisablehook__)(unraisable)
 
 
 def _arm_hook() -> None:
@@ -68,12 +70,12 @@ def run_with_deadline(fn: Callable[[], T], seconds: float | None) -> T:
 
     Args:
         fn: the call to make.
-        seconds: the limit; None for no limit.
+        seconds: the limit; None, or more than a timer can wait (centuries), for no limit.
 
     Raises:
         Expired: the limit passed before `fn` returned.
     """
-    if seconds is None:
+    if seconds is None or seconds >= threading.TIMEOUT_MAX:
         return fn()
     target = threading.get_ident()
     lock = threading.Lock()

@@ -1,26 +1,22 @@
 """Many circuits through one `concurrent.futures.Executor`: the batch runner.
 
 One code path serves every way of running: in the calling thread
-(`InlineExecutor`, ``--jobs 1``), in isolated worker processes (`ProcessPool`),
-or on a Dask cluster (``client.get_executor()``). The runner submits small
-files in chunks (`evaluate_chunk`, sized by `Chunking`: a task costs about as
-much as evaluating a small circuit) and large ones alone (`evaluate_task`), keeps
-a bounded window of tasks in flight (so ``fail_fast`` can stop scheduling), and
-turns *every* way a task can end into each circuit's own `Result`:
+(`InlineExecutor`, ``--jobs 1`` without a time limit), in worker processes
+(`WorkerPool`, pebble's pool), or on a Dask cluster (``client.get_executor()``).
+The runner submits small files in chunks (`evaluate_chunk`, sized by `Chunking`:
+a task costs about as much as evaluating a small circuit) and large ones alone
+(`evaluate_task`), keeps a bounded window of tasks in flight (so ``fail_fast`` can
+stop scheduling), and turns every way a task can end into each circuit's own
+`Result` (`engine.batching.tasks`).
 
-* an invalid file or an evaluation fault: ``invalid`` / ``error``, from
-  `evaluate_file` itself;
-* a circuit past the time limit: ``error[timeout]``, raised inside the task by
-  `run_with_deadline`, or by the pool killing a worker stuck in C code;
-* a worker that dies (killed, out of memory): ``error[worker-died]`` for the
-  circuit it was running only; the pool re-runs the ones queued behind it, and
-  the runner those of its chunk that it had not finished;
-* anything else (a bug, a lost cluster worker): ``error[internal]``.
-
-The time limit is per circuit, in a chunk as alone: each circuit runs under its
-own deadline, and the pool restarts its kill clock with each circuit's result
-(`engine.batching.pool.emit`). A chunk that fails as a whole (e.g. Dask's ``KilledWorker``)
-runs again one circuit per task, so only the circuit to blame ends in error.
+The time limit is per circuit. The worker pool enforces it itself, per task, by
+stopping the worker process (which cannot miss, even inside a long C call); a
+chunk gets the same limit as one circuit, and a chunk that runs past it, or whose
+worker dies, runs again one circuit per task, so that only the circuit to blame
+ends in error. An executor that cannot stop a task (Dask, the calling thread) gets
+the limit inside the task instead (`engine.batching.deadline`). That is why a
+timed batch never runs in the calling thread: ``--jobs 1 --timeout S`` runs on
+one worker process.
 
 Results come back in path order whatever order the workers finish in.
 """
@@ -33,15 +29,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from engine.batching.deadline import Expired, run_with_deadline
-from engine.batching.pool import ProcessPool, TaskTimeout, WorkerDied, emit
-from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file, read_source
-from engine.errors import Issue
+from engine.batching.tasks import chunk_outcome, evaluate_chunk, evaluate_task, outcome
+from engine.batching.workers import WorkerPool
+from engine.circuit import DEFAULT_CHECK_TOLERANCE, read_source
 from engine.format.files import common_folder, discover
 from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.result import STATUSES, Result
@@ -78,11 +73,6 @@ class Chunking:
 
 #: Every circuit its own task (in-process, where a task costs nothing).
 ONE_PER_TASK = Chunking(max_count=1)
-
-
-def kill_margin(timeout: float) -> float:
-    """How long past `timeout` the pool waits for a task to stop itself before killing its worker."""
-    return max(1.0, 0.5 * timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,138 +136,6 @@ class InlineExecutor(Executor):
         return future
 
 
-def evaluate_task(
-    path: str,
-    source: bytes,
-    check: bool,
-    timeout: float | None,
-    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-    *,
-    root: str | None = None,
-) -> Result:
-    """Evaluate one file, given its bytes, within `timeout` seconds: what every worker runs.
-
-    Workers get the bytes rather than the path, so a cluster needs no shared file
-    system and relative paths mean the same everywhere — except for files named by
-    ``use:``, which are read from the folder (they must lie inside `root`).
-    """
-    started = time.perf_counter()
-    try:
-        return run_with_deadline(
-            lambda: evaluate_file(path, check=check, check_tolerance=check_tolerance, source=source, root=root),
-            timeout,
-        )
-    except Expired:
-        return timeout_result(path, timeout or 0.0, (time.perf_counter() - started) * 1000)
-
-
-def evaluate_chunk(
-    paths: tuple[str, ...],
-    sources: tuple[bytes, ...],
-    check: bool,
-    timeout: float | None,
-    check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-    stop_on_failure: bool = False,
-    *,
-    root: str | None = None,
-) -> list[Result]:
-    """Evaluate several files one after the other, each within its own `timeout`.
-
-    In a `ProcessPool` worker each result goes to the parent as soon as it is
-    known (`emit`), so a worker that dies loses nothing it finished; elsewhere
-    the results are returned together.
-
-    Args:
-        stop_on_failure: stop after the first result that is not ``ok`` (``fail_fast``);
-            the results then cover only the files evaluated.
-        root: the folder ``use:`` must stay inside.
-
-    Returns:
-        The results not emitted, in order.
-    """
-    kept = []
-    for path, source in zip(paths, sources, strict=True):
-        result = evaluate_task(path, source, check, timeout, check_tolerance, root=root)
-        if not emit(result):
-            kept.append(result)
-        if stop_on_failure and not result.ok:
-            break
-    return kept
-
-
-def timeout_result(path: str, timeout: float, elapsed_ms: float) -> Result:
-    """The result of a circuit stopped at the time limit."""
-    return _error_result(
-        path,
-        "timeout",
-        f"evaluation took longer than the {timeout:g} s limit",
-        "raise --timeout, or split the circuit",
-        elapsed_ms,
-    )
-
-
-def worker_died_result(path: str, how: str) -> Result:
-    """The result of a circuit whose worker process died while evaluating it."""
-    return _error_result(
-        path,
-        "worker-died",
-        f"the worker process evaluating this circuit died ({how})",
-        "it may have run out of memory or been killed; the other circuits were not affected",
-    )
-
-
-def _error_result(path: str, code: str, message: str, hint: str, elapsed_ms: float = 0.0) -> Result:
-    return Result(
-        path, Path(path).stem, "error", errors=(Issue(code, message, path, hint=hint),), elapsed_ms=elapsed_ms
-    )
-
-
-def _failure_result(path: str, failure: TaskTimeout | WorkerDied, timeout: float | None) -> Result:
-    """The result of a circuit whose task the pool stopped (time limit) or lost (dead worker)."""
-    if isinstance(failure, TaskTimeout):
-        return timeout_result(path, timeout or 0.0, (timeout or 0.0) * 1000)
-    return worker_died_result(path, str(failure))
-
-
-def outcome(future: Future[Any], path: str, timeout: float | None) -> Result:
-    """The result a finished future stands for, whatever way its task ended."""
-    try:
-        return future.result()
-    except (TaskTimeout, WorkerDied) as failure:
-        return _failure_result(path, failure, timeout)
-    except Exception as exc:  # noqa: BLE001 - one circuit's trouble must not end the batch
-        if type(exc).__name__ == "KilledWorker":  # Dask gave up after its workers kept dying on this task
-            return worker_died_result(path, "the cluster's workers kept dying on it")
-        return _error_result(
-            path,
-            "internal",
-            f"{type(exc).__name__}: {exc}",
-            "this is a bug in circuitflow or in the executor; please report it with the circuit file",
-        )
-
-
-def chunk_outcome(
-    future: Future[Any], paths: tuple[str, ...], timeout: float | None
-) -> tuple[list[Result], list[int] | None]:
-    """The results a finished chunk's future stands for, and the positions to run again.
-
-    Returns:
-        Results for the first circuits of the chunk, in order, and the positions
-        (in the chunk) still to run; None when the chunk failed as a whole, so
-        that each of its circuits must run again on its own.
-    """
-    try:
-        results = list(future.result())
-    except (WorkerDied, TaskTimeout) as failure:  # the pool says how far it got
-        results = list(failure.done)
-        if len(results) >= len(paths):  # it had delivered every result already
-            return results[: len(paths)], []
-        results.append(_failure_result(paths[len(results)], failure, timeout))
-    except Exception:  # noqa: BLE001 - e.g. Dask's KilledWorker: nobody knows which circuit is to blame
-        return [], None
-    return results, list(range(len(results), len(paths)))
-
-
 def run(
     files: list[str],
     executor: Executor,
@@ -299,32 +157,84 @@ def run(
     Returns:
         The results in the order of `files`, and the files not run (``fail_fast``).
     """
+    # a worker pool with this time limit enforces it itself; any other executor gets it inside each task
+    stops_tasks = isinstance(executor, WorkerPool) and executor.task_timeout == timeout
+    deadline = None if stops_tasks else timeout
     results: list[Result | None] = [None] * len(files)
-    todo = deque(range(len(files)))
-    read: dict[int, bytes] = {}  # sources read but not yet sent (put back, or run again)
-    alone: set[int] = set()  # circuits whose chunk failed as a whole: each runs as its own task
+    queue = _Queue(files, chunking, max_bytes, fail_fast)
     in_flight: dict[Future[Any], list[int]] = {}
-    stopping = False
 
-    def take_chunk(finished: list[tuple[int, Result]]) -> tuple[list[int], list[bytes]]:
-        nonlocal stopping
-        limit = chunking.size(len(todo), window)
+    while queue.todo or in_flight:
+        finished: list[tuple[int, Result]] = []
+        while queue.todo and not queue.stopping and len(in_flight) < window:
+            indices, sources = queue.take(window, finished)
+            future: Future[Any]
+            if len(indices) == 1:
+                future = executor.submit(
+                    evaluate_task, files[indices[0]], sources[0], check, deadline, check_tolerance, root=root
+                )
+            elif indices:
+                paths = tuple(files[i] for i in indices)
+                future = executor.submit(
+                    evaluate_chunk, paths, tuple(sources), check, deadline, check_tolerance, fail_fast, root=root
+                )
+            else:
+                continue
+            queue.sent(indices, sources)
+            in_flight[future] = indices
+        if in_flight and not finished:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: in_flight[f][0]):
+                indices = in_flight.pop(future)
+                finished.extend(_settle(future, indices, files, queue, timeout if stops_tasks else None))
+        for index, result in finished:
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+            if fail_fast and not result.ok:
+                queue.stopping = True
+        if queue.stopping:
+            # tasks not yet started go back (and are reported skipped); started ones finish
+            for future in [f for f in in_flight if not f.running() and f.cancel()]:
+                queue.todo.extend(in_flight.pop(future))
+            if not in_flight:
+                break
+    skipped = sorted(files[i] for i in queue.todo)
+    return [r for r in results if r is not None], skipped
+
+
+class _Queue:
+    """The circuits still to run, in order, and the sources read for them."""
+
+    def __init__(self, files: list[str], chunking: Chunking, max_bytes: int, fail_fast: bool) -> None:
+        self.files = files
+        self.chunking = chunking
+        self.max_bytes = max_bytes
+        self.fail_fast = fail_fast
+        self.todo = deque(range(len(files)))
+        self.stopping = False  # fail_fast saw a circuit that is not ok
+        self.alone: set[int] = set()  # circuits whose chunk failed as a whole: each runs as its own task
+        self._read: dict[int, bytes] = {}  # sources read but not yet settled (put back, or run again)
+
+    def take(self, window: int, finished: list[tuple[int, Result]]) -> tuple[list[int], list[bytes]]:
+        """The next task's circuits and their sources; unreadable files go to `finished`."""
+        limit = self.chunking.size(len(self.todo), window)
         indices: list[int] = []
         sources: list[bytes] = []
         size = 0  # bytes of source in the chunk so far
-        while todo and len(indices) < limit and not stopping:
-            index = todo[0]
-            source = read.pop(index) if index in read else read_source(files[index], max_bytes)
+        while self.todo and len(indices) < limit and not self.stopping:
+            index = self.todo[0]
+            source = self._read.pop(index) if index in self._read else read_source(self.files[index], self.max_bytes)
             if isinstance(source, Result):  # unreadable: nothing to send
-                todo.popleft()
+                self.todo.popleft()
                 finished.append((index, source))
-                stopping = fail_fast  # no need to look further: this one is not ok
+                self.stopping = self.fail_fast  # no need to look further: this one is not ok
                 continue
-            solo = index in alone or len(source) >= chunking.solo_bytes
-            if indices and (solo or size + len(source) > chunking.max_bytes):
-                read[index] = source  # it starts the next task
+            solo = index in self.alone or len(source) >= self.chunking.solo_bytes
+            if indices and (solo or size + len(source) > self.chunking.max_bytes):
+                self._read[index] = source  # it starts the next task
                 break
-            todo.popleft()
+            self.todo.popleft()
             indices.append(index)
             sources.append(source)
             size += len(source)
@@ -332,61 +242,36 @@ def run(
                 break
         return indices, sources
 
-    while todo or in_flight:
-        finished: list[tuple[int, Result]] = []
-        while todo and not stopping and len(in_flight) < window:
-            indices, sources = take_chunk(finished)
-            if len(indices) == 1:
-                future = executor.submit(
-                    evaluate_task, files[indices[0]], sources[0], check, timeout, check_tolerance, root=root
-                )
-            elif indices:
-                future = executor.submit(
-                    evaluate_chunk,
-                    tuple(files[i] for i in indices),
-                    tuple(sources),
-                    check,
-                    timeout,
-                    check_tolerance,
-                    fail_fast,
-                    root=root,
-                )
-            else:
-                continue
-            read.update(zip(indices, sources))  # kept until the task is settled, in case it runs again
-            in_flight[future] = indices
-        if in_flight and not finished:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: in_flight[f][0]):
-                indices = in_flight.pop(future)
-                again: list[int] | None
-                if future.cancelled():
-                    again = list(range(len(indices)))
-                elif len(indices) == 1:
-                    finished.append((indices[0], outcome(future, files[indices[0]], timeout)))
-                    again = []
-                else:
-                    ran, again = chunk_outcome(future, tuple(files[i] for i in indices), timeout)
-                    finished.extend(zip(indices, ran))
-                    if again is None:
-                        alone.update(indices)
-                        again = list(range(len(indices)))
-                todo.extendleft(indices[i] for i in reversed(again))
-                for index in set(indices) - {indices[i] for i in again}:
-                    read.pop(index, None)
-        for index, result in finished:
-            results[index] = result
-            if on_result is not None:
-                on_result(result)
-            if fail_fast and not result.ok:
-                stopping = True
-        if stopping:
-            for future in [f for f in in_flight if f.cancel()]:
-                todo.extend(in_flight.pop(future))
-            if not in_flight:
-                break
-    skipped = sorted(files[i] for i in todo)
-    return [r for r in results if r is not None], skipped
+    def sent(self, indices: list[int], sources: list[bytes]) -> None:
+        """Keep the sources of a task in flight until it is settled, in case it runs again."""
+        self._read.update(zip(indices, sources, strict=True))
+
+    def settled(self, indices: list[int], again: list[int]) -> None:
+        """Put `again` (positions in `indices`) back at the front of the queue; forget the rest."""
+        self.todo.extendleft(indices[i] for i in reversed(again))
+        for index in set(indices) - {indices[i] for i in again}:
+            self._read.pop(index, None)
+
+
+def _settle(
+    future: Future[Any], indices: list[int], files: list[str], queue: _Queue, timeout: float | None
+) -> list[tuple[int, Result]]:
+    """The results of a finished task; what it did not run goes back to `queue`."""
+    finished: list[tuple[int, Result]] = []
+    again: list[int] | None
+    if future.cancelled() or isinstance(future.exception(), BrokenProcessPool):
+        again = list(range(len(indices)))  # it never ran (the pool starts afresh, or says why it cannot)
+    elif len(indices) == 1:
+        finished.append((indices[0], outcome(future, files[indices[0]], timeout)))
+        again = []
+    else:
+        ran, again = chunk_outcome(future, len(indices))
+        finished.extend(zip(indices, ran, strict=False))
+        if again is None:
+            queue.alone.update(indices)
+            again = list(range(len(indices)))
+    queue.settled(indices, again)
+    return finished
 
 
 def batch(
@@ -409,12 +294,14 @@ def batch(
     Args:
         paths: files and folders (searched recursively for ``*.yaml`` / ``*.yml``); a
             circuit's ``use:`` may reach only files inside them (their common folder).
-        jobs: worker processes (default: the number of CPUs; 1 runs in this thread).
+        jobs: worker processes (default: the number of CPUs; 1 runs in this thread,
+            or, with `timeout`, on one worker process, which the limit can stop).
             With `executor`, how many tasks it runs at once.
         executor: run on this executor instead (e.g. a Dask client's ``get_executor()``).
         check: also run the numerical gradient check.
         exclude: glob patterns of files to leave out.
         timeout: seconds one circuit may take; past it the circuit is an ``error``.
+            Any finite positive number (a huge one is no limit in practice).
         fail_fast: stop starting circuits after the first that is not ``ok``.
         check_tolerance: tolerance of the gradient check.
         max_bytes: refuse files larger than this.
@@ -425,13 +312,18 @@ def batch(
 
     Returns:
         The report, results sorted by path.
+
+    Raises:
+        ValueError: `timeout` is not a finite positive number.
+        WorkersFailed: the worker processes exit before running anything (e.g. a
+            script without a main guard on a platform that starts workers by spawn).
     """
     started = time.perf_counter()
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        raise ValueError(f"timeout must be a finite positive number of seconds, got {timeout!r}")
     given, patterns = [str(p) for p in paths], list(exclude)
     files = [str(p) for p in discover(given, patterns)]
     workers = jobs or os.cpu_count() or 1
-    if timeout is not None and timeout <= 0:
-        raise ValueError("timeout must be positive")
 
     def run_on(runner: Executor, window: int, default: Chunking = Chunking()) -> tuple[list[Result], list[str]]:
         return run(
@@ -450,18 +342,14 @@ def batch(
 
     if executor is not None:
         results, skipped = run_on(executor, 2 * workers)
-    elif workers == 1 or len(files) <= 1:
+    elif not files or (timeout is None and (workers == 1 or len(files) == 1)):
         results, skipped = run_on(InlineExecutor(), 1, ONE_PER_TASK)
     else:
-        pool = ProcessPool(
-            min(workers, len(files)), kill_after=None if timeout is None else timeout + kill_margin(timeout)
-        )
+        pool = WorkerPool(min(workers, len(files)), task_timeout=timeout)
         try:
             results, skipped = run_on(pool, 2 * workers)
-        except BaseException:
-            pool.terminate()
-            raise
-        pool.shutdown()
+        finally:  # also on Ctrl-C: every worker is stopped before the batch returns or raises
+            pool.shutdown()
     recorded = (
         args
         if args is not None

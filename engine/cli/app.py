@@ -58,7 +58,11 @@ CheckTolerance = Annotated[
 
 
 class UsageError(Exception):
-    """A bad command line (exit 2)."""
+    """A bad command line (exit 2), with an optional hint (printed as ``help:``)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def parse_assignments(items: list[str]) -> dict[str, float]:
@@ -246,7 +250,12 @@ def batch_command(
     format_: Annotated[BatchFormat, typer.Option("--format", help="Report format.")] = BatchFormat.text,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically) instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to FILE instead of stdout (a regular file atomically).",
+        ),
     ] = None,
     timeout: Annotated[
         float | None,
@@ -271,13 +280,12 @@ def batch_command(
 
     from engine.batching import reports
     from engine.batching.runner import batch
+    from engine.batching.workers import WorkersFailed
     from engine.cli import batchview
-    from engine.format.files import discover, write_atomic
+    from engine.format.files import discover, write_output
 
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
-    if output is not None and not output.parent.is_dir():
-        raise UsageError(f"cannot write the report to '{output}': no folder '{output.parent}'")
+        raise UsageError(f"--timeout must be a finite positive number of seconds, got {timeout:g}")
     if output is not None and output.is_dir():
         raise UsageError(f"cannot write the report to '{output}': it is a folder")
     files = discover(paths, exclude or [])
@@ -305,27 +313,30 @@ def batch_command(
             try:
                 executor, capacity = stack.enter_context(dask_executor(scheduler, jobs))
             except ClusterError as exc:
-                raise UsageError(str(exc)) from None
+                raise UsageError(str(exc), exc.hint) from None
         on_result = stack.enter_context(batchview.progress(len(files), sys.stderr))
-        report = batch(
-            files,
-            jobs=capacity,
-            executor=executor,
-            check=check,
-            timeout=timeout,
-            fail_fast=fail_fast,
-            check_tolerance=check_tolerance,
-            max_bytes=max_bytes,
-            on_result=on_result,
-            args=args,
-        )
+        try:
+            report = batch(
+                files,
+                jobs=capacity,
+                executor=executor,
+                check=check,
+                timeout=timeout,
+                fail_fast=fail_fast,
+                check_tolerance=check_tolerance,
+                max_bytes=max_bytes,
+                on_result=on_result,
+                args=args,
+            )
+        except WorkersFailed as exc:
+            raise UsageError(str(exc)) from None
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     rendered = batchview.batch_text(report, format_.value, color=color)
     if output is None:
         sys.stdout.write(rendered)
     else:
         try:
-            write_atomic(output, rendered)
+            write_output(output, rendered)
         except OSError as exc:
             raise UsageError(f"cannot write the report to '{output}': {exc.strerror or exc}") from None
         print(reports.summary_line(report))
@@ -353,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitCode.USAGE)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  help: {exc.hint}", file=sys.stderr)
         return ExitCode.USAGE
     except KeyboardInterrupt:
         return 130

@@ -14,7 +14,7 @@ from engine.circuit import load_circuit
 from engine.cli.render import render_issues
 from engine.errors import CircuitError, Issue
 from engine.format.dataset import read_csv
-from engine.format.files import write_atomic
+from engine.format.files import write_output
 
 
 def results_csv(inputs: Sequence[str], output: str, values: Mapping[str, Any], grads: Mapping[str, Any]) -> str:
@@ -93,7 +93,7 @@ def evaluate_dataset(
             sys.stdout.flush()
         else:
             try:
-                write_atomic(output, text)
+                write_output(output, text)
             except OSError as exc:
                 raise CircuitError([Issue("io", f"cannot write output: {exc.strerror or exc}", str(output))]) from None
     except CircuitError as error:

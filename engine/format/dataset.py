@@ -1,5 +1,5 @@
 """Datasets of input samples as CSV: reading them (located errors), and writing
-per-sample results as CSV or JSON (to a file atomically, with `engine.cli.render.write_atomic`).
+per-sample results as CSV or JSON (to a file with `engine.format.files.write_output`).
 
 A dataset's header row names circuit inputs; each further row is one sample.
 Inputs without a column keep the file's values. Rows are named by their line in

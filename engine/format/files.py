@@ -1,12 +1,17 @@
-"""Finding circuit files: which paths are circuits, and walking folders for them."""
+"""Finding circuit files (which paths are circuits, walking folders for them), and
+writing the files users name with ``--output`` (`write_output`, `write_atomic`)."""
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
+import stat
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 CIRCUIT_SUFFIXES = (".yaml", ".yml")
 
@@ -84,3 +89,50 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def write_output(path: str | os.PathLike[str], data: str) -> None:
+    """Write `data` to the file a user named, never replacing what the name stands for.
+
+    * The name of this process's own stdout or stderr (``/dev/stdout``, ``/dev/fd/2``,
+      or the very file stdout is redirected to) writes through that stream.
+    * A symbolic link is followed, and its target written (a dangling link's target
+      is created): the link stays.
+    * A regular file, or a new one, is replaced atomically (`write_atomic`).
+    * Anything else (a character device such as ``/dev/null``, a FIFO, a socket) is
+      opened and written to, never renamed over.
+    * Missing parent folders are created, as pytest's ``--junitxml`` does.
+
+    Raises:
+        OSError: the file cannot be written (e.g. `IsADirectoryError` for a folder).
+    """
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        found = None
+    if found is not None:
+        stream = _std_stream(found)
+        if stream is not None:
+            stream.write(data)
+            stream.flush()
+            return
+        if stat.S_ISDIR(found.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+        if not stat.S_ISREG(found.st_mode):
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(data)
+            return
+    target = Path(os.path.realpath(path))  # a link's target: replacing it leaves the link in place
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, data)
+
+
+def _std_stream(found: os.stat_result) -> TextIO | None:
+    """stdout or stderr, if `found` is the file it writes to."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if os.path.samestat(found, os.fstat(stream.fileno())):
+                return stream
+        except (AttributeError, OSError, ValueError):  # replaced by an object with no file (e.g. captured)
+            continue
+    return None

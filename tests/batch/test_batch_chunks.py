@@ -1,21 +1,23 @@
 """Small circuits travel in chunks, and a chunk changes nothing a user can see: each
-circuit keeps its own result, time limit and worker death, in path order."""
+circuit keeps its own result and time limit, in path order. A chunk that runs past
+the limit, or whose worker dies, runs again one circuit per task."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mixed_suite import CYCLE, FAILING, FAULT, INVALID, comparable, slow_circuit
+from workerkit import busy_child, child_pids
 
 import engine
-from engine.batching.pool import ProcessPool
-from engine.batching.runner import Chunking, kill_margin, run
+from engine.batching.runner import Chunking, run
+from engine.batching.workers import WorkerPool
+from engine.circuit import evaluate_file
 from engine.result import Result
 
 #: Everything in one chunk: with a window of one task and tail 1, the first chunk takes all files.
@@ -36,71 +38,47 @@ def folder_with(root: Path, special: dict[str, str], count: int) -> list[str]:
     return sorted(str(p) for p in root.iterdir())
 
 
-def watch_pids(pool: ProcessPool, stop: threading.Event, seen: set[int]) -> None:
-    while not stop.is_set():
-        seen.update(pid for pid, _ in pool.running())
-        time.sleep(0.005)
-
-
 @pytest.mark.timeout(120)
-def test_a_killed_worker_fails_only_the_circuit_it_was_running(tmp_path: Path, monkeypatch: Any) -> None:
+def test_a_chunk_whose_worker_is_killed_runs_again_one_circuit_per_task(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)
-    files = folder_with(Path("f"), {"c04x.yaml": slow_circuit()}, 8)
-    victim_path = "f/c04x.yaml"
+    # c00x's gradient check takes a couple of seconds: its chunk (the first: c00, c00x, c01, as
+    # two workers get a window of 4 tasks and tail 1 spreads 9 files over them) is the last running
+    files = folder_with(Path("f"), {"c00x.yaml": slow_circuit(1500)}, 8)
     arrived: list[str] = []
+    others_done = threading.Event()
     box: dict[str, Any] = {}
-    pool = ProcessPool(1)
+
+    def note(result: Result) -> None:
+        arrived.append(result.path)
+        if len(arrived) == 6:  # every circuit but those of c00x's chunk
+            others_done.set()
+
+    before = child_pids()  # e.g. a Dask cluster's processes
     runner = threading.Thread(
-        target=lambda: box.update(
-            out=run(files, pool, window=1, check=True, chunking=ONE_CHUNK, on_result=lambda r: arrived.append(r.path))
-        )
+        target=lambda: box.update(report=engine.batch(["f"], jobs=2, check=True, chunking=ONE_CHUNK, on_result=note))
     )
     runner.start()
-    victim, deadline = None, time.monotonic() + 60
-    while victim is None and time.monotonic() < deadline:
-        for pid, args, done in pool.progress():
-            assert len(args[0]) == 9  # the whole folder is one task
-            if args[0][done] == victim_path:
-                victim = pid
-        time.sleep(0.005)
-    assert victim is not None, "the slow circuit never started"
-    os.kill(victim, signal.SIGKILL)
+    assert others_done.wait(60), "the other chunks never finished"
+    os.kill(busy_child(ignore=before), signal.SIGKILL)
     runner.join(60)
-    pool.shutdown()
-    results, skipped = box["out"]
-    assert skipped == []
-    assert [r.path for r in results] == files
-    assert {r.path: r.status for r in results} == {p: "error" if p == victim_path else "ok" for p in files}
-    assert [e.render() for e in results[5].errors] == [
-        "f/c04x.yaml: error[worker-died] the worker process evaluating this circuit died (killed by SIGKILL)"
-        "\n  help: it may have run out of memory or been killed; the other circuits were not affected"
+    report = box["report"]
+    assert [r.path for r in report.results] == files
+    # every circuit of the killed chunk ran again on its own, and is what evaluating it alone gives
+    assert [comparable(r.to_dict()) for r in report.results] == [
+        comparable(evaluate_file(path, check=True).to_dict()) for path in files
     ]
-    assert [r.value for r in results if r.ok] == [2 * k + 1 for k in range(8)]
-    # each circuit reported once: those before the victim as they finished, then the victim, then the re-run rest
-    assert arrived == files
+    assert sorted(arrived) == files  # each circuit reported once
 
 
 @pytest.mark.timeout(120)
 def test_the_time_limit_is_per_circuit_inside_a_chunk(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)
-    timeout = 0.5
     slow = {f"c{k:02d}s.yaml": slow_circuit() for k in range(4)}
     files = folder_with(Path("f"), slow, 4)
-    # the chunk runs for more than 4 x 0.5 s, longer than the pool's kill limit of 1.5 s: only a
-    # clock restarted at each circuit keeps the worker alive
-    pool = ProcessPool(1, kill_after=timeout + kill_margin(timeout))
-    stop, pids = threading.Event(), set[int]()
-    watcher = threading.Thread(target=watch_pids, args=(pool, stop, pids))
-    watcher.start()
-    started = time.monotonic()
-    results, skipped = run(files, pool, window=1, check=True, timeout=timeout, chunking=ONE_CHUNK)
-    took = time.monotonic() - started
-    stop.set()
-    watcher.join()
-    pool.shutdown()
-    assert took > 2.0 and len(pids) == 1  # one task, one worker, never killed
-    assert [r.path for r in results] == files and skipped == []
-    for result in results:
+    # one worker, one chunk: the chunk runs past the 0.5 s limit, then each circuit runs alone under it
+    report = engine.batch(["f"], jobs=1, check=True, timeout=0.5, chunking=ONE_CHUNK)
+    assert [r.path for r in report.results] == files and report.skipped == ()
+    for result in report.results:
         if result.path.endswith("s.yaml"):
             assert [e.render() for e in result.errors] == [
                 f"{result.path}: error[timeout] evaluation took longer than the 0.5 s limit"
@@ -114,8 +92,11 @@ def test_the_time_limit_is_per_circuit_inside_a_chunk(tmp_path: Path, monkeypatc
 def test_fail_fast_stops_inside_a_chunk(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)
     files = folder_with(Path("f"), {"c02x.yaml": FAULT}, 9)
-    with ProcessPool(1) as pool:
+    pool = WorkerPool(1)
+    try:
         results, skipped = run(files, pool, window=1, fail_fast=True, chunking=ONE_CHUNK)
+    finally:
+        pool.shutdown()
     assert [(r.path, r.status) for r in results] == [
         ("f/c00.yaml", "ok"),
         ("f/c01.yaml", "ok"),
@@ -131,8 +112,8 @@ def mixed_folder(root: Path) -> Path:
         "c20b.yaml": CYCLE,
         "c30c.yaml": FAULT,
         "c40d.yaml": FAILING,
-        "c50e.yaml": slow_circuit(3000),
-    }  # large enough to be a task of its own
+        "c50e.yaml": slow_circuit(800),
+    }  # 36 KB: large enough to be a task of its own, and its gradient check takes under a second
     folder_with(root, special, 90)
     return root
 
@@ -171,13 +152,16 @@ def test_a_file_too_large_for_a_chunk_runs_alone(tmp_path: Path, monkeypatch: An
     files = folder_with(Path("f"), {"c01x.yaml": slow_circuit(3000)}, 4)
     seen: list[tuple[Any, ...]] = []
 
-    class Recording(ProcessPool):
+    class Recording(WorkerPool):
         def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             seen.append(args[0] if isinstance(args[0], tuple) else (args[0],))
             return super().submit(fn, *args, **kwargs)
 
-    with Recording(1) as pool:
+    pool = Recording(1)
+    try:
         results, _ = run(files, pool, window=1, chunking=Chunking(tail=1))
+    finally:
+        pool.shutdown()
     assert [tuple(paths) for paths in seen] == [
         ("f/c00.yaml", "f/c01.yaml"),
         ("f/c01x.yaml",),

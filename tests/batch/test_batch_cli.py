@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from mixed_suite import CIRCUIT, EXPECTED_FAILURES, EXPECTED_STATUS, REPO, comparable
+from workerkit import busy_child
 
 from engine.cli import app
 from engine.format.loader import DEFAULT_MAX_BYTES
@@ -74,9 +78,10 @@ def test_suite_json_matches_eval(suite: Path) -> None:
 
 @pytest.mark.timeout(120)
 def test_output_file_junit(suite: Path) -> None:
-    done = circuit("batch", "suite", "--format", "junit", "--output", "out/report.xml", cwd=Path.cwd())
-    assert done.returncode == 2
-    assert done.stderr == "error: cannot write the report to 'out/report.xml': no folder 'out'\n"
+    # the README's CI line in a fresh checkout: missing folders are created, as pytest's --junitxml does
+    done = circuit("batch", "suite/good", "--format", "junit", "--output", "reports/circuits.xml", cwd=Path.cwd())
+    assert (done.returncode, done.stderr) == (0, "")
+    assert len(list(ET.parse("reports/circuits.xml").getroot().iter("testcase"))) == 2
     Path("out").mkdir()
     Path("out/report.xml").write_text("old report\n")
     done = circuit(
@@ -113,13 +118,27 @@ def test_fail_fast_and_github(suite: Path) -> None:
     ("args", "message"),
     [
         (["empty"], "error: no circuit files found (looked for *.yaml and *.yml)\n"),
-        (["suite", "--timeout", "0"], "error: --timeout must be a positive number of seconds, got 0\n"),
+        (["suite", "--timeout", "0"], "error: --timeout must be a finite positive number of seconds, got 0\n"),
+        (["suite", "--timeout", "-1"], "error: --timeout must be a finite positive number of seconds, got -1\n"),
+        (["suite", "--timeout", "inf"], "error: --timeout must be a finite positive number of seconds, got inf\n"),
+        (["suite", "--timeout", "nan"], "error: --timeout must be a finite positive number of seconds, got nan\n"),
     ],
 )
 def test_usage_errors(suite: Path, args: list[str], message: str) -> None:
     Path("empty").mkdir()
     done = circuit("batch", *args, cwd=Path.cwd())
     assert (done.returncode, done.stdout, done.stderr) == (2, "", message)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "args", [["--timeout", "2200000"], ["--timeout", "1e10"], ["--timeout", "1e10", "--jobs", "1"]]
+)
+def test_a_huge_timeout_is_no_limit(suite: Path, args: list[str]) -> None:
+    # the attack run's examples: the first killed the old pool's manager thread, the others printed tracebacks
+    done = circuit("batch", "suite/good", *args, cwd=Path.cwd())
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[-1].endswith(" s: 2 ok")
 
 
 def test_bad_jobs_is_a_usage_error(suite: Path) -> None:
@@ -132,7 +151,8 @@ def test_missing_dask_extra_gives_a_hint(suite: Path, tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "distributed"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'distributed'\")\n")
-    done = circuit("batch", "suite", "--scheduler", "local", cwd=Path.cwd(), env={"PYTHONPATH": str(shadow.parent)})
+    path = os.pathsep.join(filter(None, [str(shadow.parent), os.environ.get("PYTHONPATH")]))
+    done = circuit("batch", "suite", "--scheduler", "local", cwd=Path.cwd(), env={"PYTHONPATH": path})
     assert (done.returncode, done.stdout, done.stderr) == (
         2,
         "",
@@ -140,17 +160,38 @@ def test_missing_dask_extra_gives_a_hint(suite: Path, tmp_path: Path) -> None:
     )
 
 
-def test_unreachable_scheduler(suite: Path) -> None:
+def test_unreachable_scheduler_fails_within_3_s(suite: Path) -> None:
+    # nothing listens on port 9 of this machine: the connection is refused
+    done = circuit("batch", "suite", "--scheduler", "tcp://127.0.0.1:9", cwd=Path.cwd(), timeout=10)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "error: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9': connection refused\n"
+        "  help: check the address, and that 'dask scheduler' runs there (its default port is 8786)\n",
+    )
+    # in-process, without the interpreter's start-up: the 3 s of the promise
     from engine.batching import dask
 
-    # nothing listens on port 9 of this machine: the connection is refused
-    with pytest.raises(dask.ClusterError, match="^cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
-        original, dask.CONNECT_TIMEOUT_S = dask.CONNECT_TIMEOUT_S, 1.0
+    failed = threading.Event()
+
+    def connect() -> None:
         try:
             with dask.dask_executor("tcp://127.0.0.1:9"):
                 pass
-        finally:
-            dask.CONNECT_TIMEOUT_S = original
+        except dask.ClusterError:
+            failed.set()
+
+    threading.Thread(target=connect, daemon=True).start()
+    assert failed.wait(3), "no clear failure within 3 s"
+
+
+def test_a_malformed_scheduler_address(suite: Path) -> None:
+    done = circuit("batch", "suite", "--scheduler", "tcp://host:port", cwd=Path.cwd())
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "error: 'tcp://host:port' is not a scheduler address\n  help: write it as tcp://HOST:PORT\n",
+    )
 
 
 @pytest.mark.timeout(120)
@@ -178,6 +219,29 @@ def test_scheduler_local(suite: Path) -> None:
     done = circuit("batch", "suite/good", "--scheduler", "local", "--jobs", "1", cwd=Path.cwd())
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].endswith(" s: 2 ok")
+
+
+@pytest.mark.timeout(240)
+def test_scheduler_local_stops_a_runaway_circuit(suite: Path) -> None:
+    done = circuit(
+        "batch",
+        "suite",
+        "--check",
+        "--timeout",
+        "0.5",
+        "--scheduler",
+        "local",
+        "--jobs",
+        "2",
+        "--format",
+        "json",
+        cwd=Path.cwd(),
+    )
+    assert done.returncode == 1, done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert {r["path"]: r["status"] for r in results} == EXPECTED_STATUS
+    [slow] = [r for r in results if r["path"] == "suite/slow.yaml"]
+    assert [e["message"] for e in slow["errors"]] == ["evaluation took longer than the 0.5 s limit"]
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -208,15 +272,19 @@ def test_output_to_a_folder_is_a_usage_error(suite: Path) -> None:
     )
 
 
-@pytest.mark.timeout(60)
-def test_ctrl_c_stops_the_batch_quietly(suite: Path) -> None:
-    import signal
-    import time
-
+@pytest.mark.timeout(120)
+def test_ctrl_c_stops_the_batch_quietly_and_keeps_the_old_report(suite: Path) -> None:
+    Path("report.json").write_text("old report\n")
     running = subprocess.Popen(
-        [CIRCUIT, "batch", "suite", "--check", "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [CIRCUIT, "batch", "suite", "--check", "--jobs", "2", "--output", "report.json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    time.sleep(1.5)  # the slow circuit takes many seconds: the batch is still running
+    worker = psutil.Process(busy_child(running.pid))  # slow.yaml's gradient check takes many seconds
     running.send_signal(signal.SIGINT)
     out, err = running.communicate(timeout=30)
     assert (running.returncode, out, err) == (130, "", "")
+    assert Path("report.json").read_text() == "old report\n"
+    assert sorted(p.name for p in Path.cwd().iterdir()) == ["report.json", "suite"]  # no temporary file
+    assert psutil.wait_procs([worker], timeout=10)[1] == []  # no worker left behind

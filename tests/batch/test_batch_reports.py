@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import engine
 from engine.batching import reports
 from engine.batching.runner import BatchReport
 from engine.cli import batchview
-from engine.format.files import write_atomic
 
 SCHEMA = json.loads((REPO / "schemas" / "batch-report.schema.json").read_text())
 
@@ -62,7 +60,7 @@ def test_junit_report_parses(report: BatchReport) -> None:
         "errors": "4",
         "skipped": "0",
     }
-    cases = {case.get("file"): case for case in suite.iter("testcase")}
+    cases = {f"{case.get('classname')}/{case.get('name')}": case for case in suite.iter("testcase")}
     assert list(cases) == sorted(cases)
     outcome = {path: [child.tag for child in case] for path, case in cases.items()}
     assert outcome == {
@@ -93,6 +91,65 @@ def test_junit_marks_gradient_check_failures_and_skips(tmp_path: Path) -> None:
     assert [c[0].tag for c in cases] == ["failure", "skipped"]
     assert cases[0][0].get("message") == "gradient of 'x' is 4.0, expected 5.0"
     assert cases[1][0].get("message") == "not run: --fail-fast stopped the batch"
+    assert root[0].get("skipped") == "1" and root.get("skipped") is None
+
+
+JUNIT_XSD = Path(__file__).with_name("junit-jenkins.xsd")
+
+
+def junit_of(report: BatchReport, tmp_path: Path) -> Path:
+    path = tmp_path / "report.xml"
+    path.write_text(reports.render(report, "junit"), encoding="utf-8")
+    return path
+
+
+def test_junit_is_valid_against_the_schema_jenkins_uses(report: BatchReport, tmp_path: Path) -> None:
+    import xmlschema
+
+    xmlschema.XMLSchema(JUNIT_XSD).validate(junit_of(report, tmp_path))
+
+
+def test_junit_of_root_level_files_skips_and_control_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack run's findings: ``skipped`` on <testsuites> and ``file`` on <testcase> are not in
+    the schema, root-level files got ``classname="."``, and a control character in a name made
+    the file unparseable."""
+    import xmlschema
+    from junitparser import Error, JUnitXml, Skipped
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "a.yaml").write_text("inputs: {x: 0}\ngates:\n  f: {op: log, in: [x]}\n")
+    (work / "b\x1b[2J.yaml").write_text("inputs: {x: 1}\ngates:\n  f: {op: neg, in: [x]}\n")
+    report = engine.batch(["a.yaml", "b\x1b[2J.yaml"], jobs=1, fail_fast=True)
+    xml = junit_of(report, tmp_path)
+    xmlschema.XMLSchema(JUNIT_XSD).validate(xml)
+    [suite] = JUnitXml.fromfile(str(xml))  # read back by a JUnit consumer
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (2, 0, 1, 1)
+    cases = list(suite)
+    assert [(c.classname, c.name) for c in cases] == [("circuitflow", "a.yaml"), ("circuitflow", "b\ufffd[2J.yaml")]
+    assert [type(r) for c in cases for r in c.result] == [Error, Skipped]
+    assert cases[0].result[0].message == "gate 'f' log(0.0): log of a non-positive number"
+    assert cases[0].result[0].type == "domain"
+
+
+def test_junit_read_back_by_a_consumer(report: BatchReport, tmp_path: Path) -> None:
+    from junitparser import JUnitXml
+
+    [suite] = JUnitXml.fromfile(str(junit_of(report, tmp_path)))
+    assert (suite.name, suite.tests, suite.failures, suite.errors, suite.skipped) == ("circuitflow batch", 7, 1, 4, 0)
+    outcomes = {f"{c.classname}/{c.name}": [(type(r).__name__, r.type) for r in c.result] for c in suite}
+    assert outcomes == {
+        "suite/cycle.yaml": [("Error", "cycle")],
+        "suite/failing.yaml": [("Failure", "expect")],
+        "suite/fault.yaml": [("Error", "domain")],
+        "suite/good/neuron.yaml": [],
+        "suite/good/seed.yaml": [],
+        "suite/invalid.yml": [("Error", "yaml-syntax")],
+        "suite/slow.yaml": [("Error", "timeout")],
+    }
 
 
 def test_github_annotations(report: BatchReport) -> None:
@@ -161,23 +218,3 @@ def test_progress_bar_only_on_a_terminal(report: BatchReport, tmp_path: Path) ->
     os.close(master)
     shown = b"".join(chunks).decode()
     assert "evaluating" in shown and "7/7" in shown and "5 not ok" in shown
-
-
-def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
-    target = tmp_path / "report.json"
-    write_atomic(target, "first\n")
-    assert target.read_text() == "first\n"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()
-    write_atomic(target, "second\n")
-    assert target.read_text() == "second\n"
-    # a write that fails half-way leaves the old report whole, and no temporary file
-    with pytest.raises(UnicodeEncodeError):
-        write_atomic(target, "x" * 100_000 + "\ud800")
-    assert target.read_text() == "second\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
