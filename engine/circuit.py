@@ -124,14 +124,21 @@ class Circuit:
         try:
             with paused_gc():  # evaluation builds no cycles; a collection over a big circuit is waste
                 values, grads = codegen.evaluate(program, point)
-            checks = self._expectations(values, grads)
             warnings = list(self.warnings)
+            dead = program.live < len(program.steps) and interpreter.forward_dead(program, values)
+            if dead:
+                warnings += [self.dead_gate_warning(fault) for fault in dead]
+            checks = self._expectations(values, grads)
             if check:
                 checks += self._gradient_check(point, values, grads, check_tolerance, warnings)
         except DomainFault as fault:
             raise self.locate_fault(fault) from None
         named_values = dict(zip(program.wires, values))
         named_grads = dict(zip(program.wires, grads))
+        if dead:  # a faulting gate the output does not depend on, and those reading it, have no numbers
+            for slot in range(program.n_inputs + program.live, len(program.wires)):
+                if math.isnan(values[slot]):
+                    del named_values[program.wires[slot]], named_grads[program.wires[slot]]
         status: Status = "ok" if all(c.passed for c in checks) else "failed"
         return Result(
             self.path,
@@ -230,6 +237,22 @@ class Circuit:
             ]
         )
 
+    def dead_gate_warning(self, fault: DomainFault, where: str = "") -> Issue:
+        """The warning for a fault of a gate the output does not depend on (it gets no value)."""
+        issue = fault.first
+        return self.source.place(
+            Issue(
+                issue.code,
+                issue.message + where,
+                self.path,
+                hint=f"the output '{self.output}' does not depend on '{fault.gate}', so it has no value; "
+                "remove the gate or change its inputs",
+                severity="warning",
+            ),
+            ("gates", fault.gate),
+            key=True,
+        )
+
     def _expectations(self, values: list[float], grads: list[float]) -> list[Check]:
         expect = self.spec.expect
         if expect is None:
@@ -242,8 +265,12 @@ class Circuit:
             ("expect_grad", "grads", expect.grads, grads),
         ):
             for wire, expected in table.items():
-                got = actual[index[wire]]
+                slot = index[wire]
                 line, column = self.source.locate(("expect", section, wire))
+                if math.isnan(values[slot]):  # a gate without a value (see dead_gate_warning)
+                    checks.append(Check(kind, wire, expected, None, False, line, column, reason="it has no value"))
+                    continue
+                got = actual[slot]
                 checks.append(Check(kind, wire, expected, got, close(got, expected, tolerance), line, column))
         return checks
 
@@ -272,7 +299,10 @@ class Circuit:
         for entry in interpreter.numerical_gradients(program, point, grads):
             wire = program.wires[entry.slot]
             line, column = self.source.locate(("inputs", wire), key=True)
-            passed = close(entry.analytic, entry.numeric, tolerance) or entry.slot in on_kink
+            # no finite estimate: nothing was checked, which is a failure even on a kink
+            passed = entry.numeric is not None and (
+                close(entry.analytic, entry.numeric, tolerance) or entry.slot in on_kink
+            )
             checks.append(
                 Check(
                     "grad_check",
@@ -285,6 +315,7 @@ class Circuit:
                     entry.abs_error,
                     entry.rel_error,
                     entry.slot in on_kink,
+                    entry.reason,
                 )
             )
         return checks
@@ -548,7 +579,7 @@ def _evaluate_samples(
         CircuitError: bad inputs (see `input_matrix`).
         EvaluationError: a domain fault, at the gate's line, naming the first faulting sample.
     """
-    from engine.run.arrays import SampleFault, run
+    from engine.run.arrays import DeadFault, SampleFault, run
 
     if grads not in ("inputs", "all"):
         raise ValueError(f"grads must be 'inputs' or 'all', got {grads!r}")
@@ -556,11 +587,17 @@ def _evaluate_samples(
     program = circuit.program
     try:
         with paused_gc():
-            values, slopes = run(program, matrix, all_grads=grads == "all")
+            dead: list[DeadFault] = []
+            values, slopes = run(program, matrix, all_grads=grads == "all", dead=dead)
     except SampleFault as fault:
         raise circuit.locate_fault(fault.fault, f" in {label(fault.sample)}") from None
     wires = program.wires
     named = wires if grads == "all" else program.inputs
     return Samples(
-        circuit.name, program.output_name, matrix.shape[1], dict(zip(wires, values)), dict(zip(named, slopes))
+        circuit.name,
+        program.output_name,
+        matrix.shape[1],
+        {w: v for w, v in zip(wires, values) if v is not None},
+        {w: g for w, g, v in zip(named, slopes, values) if v is not None},
+        tuple(circuit.dead_gate_warning(d.fault, f" in {label(d.sample)}") for d in dead),
     )

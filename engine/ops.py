@@ -1,36 +1,31 @@
-"""The op table: every gate kind, its forward function and its local derivatives.
+"""The op table: every gate kind's maths — name, arity, forward, local derivatives,
+kink rule and domain rule — one small row per op.
 
-One row per op, forward next to its derivative. ``grad(xs, y)`` returns the partial
-derivative of the op's output with respect to each input; the output ``y`` is passed
-in so that sigmoid's derivative is ``y*(1-y)`` and exp's is ``y``. There is no chain
-rule here: the evaluator multiplies by the upstream gradient and accumulates.
+``grad(xs, y)`` returns the partial derivative of the op's output with respect to
+each input; the output ``y`` is passed in so that sigmoid's derivative is
+``y*(1-y)`` and exp's is ``y``. There is no chain rule here: the evaluator
+multiplies by the upstream gradient and accumulates. Where ``forward`` gave a
+finite value, ``grad`` never raises: a partial that is infinite or undefined is
+returned as ``inf`` or ``nan``, so an evaluator can take only the partials it
+needs (see docs/evaluation.md).
 
 Kink conventions follow PyTorch so results can be cross-checked: relu'(0) = 0,
 abs'(0) = 0, and max/min split the gradient evenly among tied inputs.
 
-Adding an op is one new `Op(...)` row in `OPS`; the schema's ``op`` literal, the
-documentation table, the evaluator, the code generator (`code`, `grad_code`)
-and the numpy path (`vforward`, `vgrad`) all read this table. The templates are
-optional: without them an op still works, only slower.
+Every float operation here is the definition the other backends reproduce: the
+generated code (`engine.run.codegen`) and the numpy kernels (`engine.run.arrays`)
+own their templates and compute the same operations in the same order. Adding an
+op is one `Op(...)` row here plus one template in each backend (a test keeps the
+three in step).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 Floats = Sequence[float]
-Names = Sequence[str]
-# Code templates: Python expressions built from argument expressions (and the
-# output's name for derivatives); None where a template does not cover an arity,
-# in which case generated code calls `forward` / `grad` themselves. Templates may
-# call _exp, _log, _sqrt, _tanh and _fsum (math's functions, which
-# `engine.run.codegen` provides to the generated code).
-CodeTemplate = Callable[[Names], "str | None"]
-GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,29 +36,15 @@ class Op:
         name: the ``op:`` value in YAML.
         min_arity: fewest inputs.
         max_arity: most inputs (None: unbounded).
-        forward: the value from the input values.
-        grad: local partials ``∂y/∂x_i`` from the inputs and the output.
+        forward: the value from the input values (may raise ArithmeticError or
+            ValueError outside the domain).
+        grad: local partials ``∂y/∂x_i`` from the inputs and the output; never raises
+            where `forward` gave a finite value.
         formula: the forward rule, for documentation.
         grad_formula: the local derivatives, for documentation.
         kink: True where the op is not differentiable at these inputs (finite
             differences are unreliable there, and the convention above applies).
         fault: why these inputs are outside the op's domain (None: unknown).
-        code: `forward` as a Python expression over argument expressions, for
-            generated code; must compute exactly what `forward` computes.
-        grad_code: the upstream gradient times each local partial, as Python
-            expressions (argument names, output name, upstream name); equal
-            (==) to ``upstream * grad(xs, y)[i]`` whenever all are finite. Or a
-            block of statements adding into the inputs' gradients ``{d0}``,
-            ``{d1}``, … (which may leave out adding an exact 0).
-        masks: `grad_code` may pass a non-finite upstream on to no input at all
-            (relu's ``if a > 0: d0 += g``), so generated code must check this
-            gate's gradient itself.
-        vforward: `forward` over numpy arrays of samples (numpy passed first).
-        vgrad: the upstream gradient times each local partial, over numpy arrays
-            of samples (numpy, inputs, output, upstream) — fused so that a
-            partial of 1 costs no pass over the samples. It may return the
-            upstream array itself, else fresh arrays; it multiplies (never
-            masks with a constant 0), so a non-finite upstream stays non-finite.
         total: finite for every finite input (so never the origin of a fault).
     """
 
@@ -76,12 +57,7 @@ class Op:
     grad_formula: str
     kink: Callable[[Floats], bool] = lambda xs: False
     fault: Callable[[Floats], str | None] = lambda xs: None
-    code: CodeTemplate = lambda xs: None
-    grad_code: GradTemplate = lambda xs, y, g: None
-    vforward: Callable[..., Any] | None = None
-    vgrad: Callable[[Any, Sequence[Any], Any, Any], tuple[Any, ...]] | None = None
     total: bool = False
-    masks: bool = False
 
     def arity_text(self) -> str:
         """``2``, ``1`` or ``2+`` — how many inputs the op takes."""
@@ -96,6 +72,14 @@ class Op:
         return n >= self.min_arity and (self.max_arity is None or n <= self.max_arity)
 
 
+def add_all(*xs: float) -> float:
+    """``x1 + x2 + …`` left to right: the one summation rule of every backend."""
+    total = xs[0]
+    for x in xs[1:]:
+        total += x
+    return total
+
+
 def _sigmoid(x: float) -> float:
     # Two branches so exp never overflows: for x < 0 use e^x / (1 + e^x).
     if x >= 0:
@@ -104,9 +88,10 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def _products_of_others(xs: Floats) -> tuple[float, ...]:
-    # ∂(x1·x2·…)/∂xi = product of the other inputs; computed directly (not y / xi)
-    # so that a zero input does not turn the other partials into 0/0.
+def products_of_others(xs: Floats) -> tuple[float, ...]:
+    """∂(x1·x2·…)/∂xi: the product of the inputs before i (left to right) times the
+    product of those after it (right to left); not y / xi, so a zero input does not
+    turn the other partials into 0/0."""
     n = len(xs)
     if n == 2:
         return (xs[1], xs[0])
@@ -117,7 +102,7 @@ def _products_of_others(xs: Floats) -> tuple[float, ...]:
     suffix = 1.0
     for i in range(n - 1, -1, -1):
         out[i] = prefix[i] * suffix
-        suffix *= xs[i]
+        suffix = xs[i] * suffix
     return tuple(out)
 
 
@@ -133,15 +118,36 @@ def _has_tie(xs: Floats, pick: Callable[..., float]) -> bool:
     return sum(1 for x in xs if x == y) > 1
 
 
+def pick_max(*xs: float) -> float:
+    """The first largest input (a later input wins only if strictly larger)."""
+    return max(xs)
+
+
+def pick_min(*xs: float) -> float:
+    """The first smallest input (a later input wins only if strictly smaller)."""
+    return min(xs)
+
+
 def _pow_forward(a: float, b: float) -> float:
     # math.pow raises ValueError on a negative base with a fractional exponent
     # (where ** would return a complex number) and on 0 to a negative power.
     return math.pow(a, b)
 
 
+def _pow_or_inf(a: float, b: float) -> float:
+    # a^b where math.pow would raise: overflow and 0 to a negative power are
+    # infinite, a negative base to a fractional power is not a number.
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return math.inf
+    except ValueError:
+        return math.inf if a == 0.0 else math.nan
+
+
 def _pow_grad(xs: Floats, y: float) -> tuple[float, float]:
     a, b = xs
-    da = b * math.pow(a, b - 1.0) if b != 0.0 else 0.0
+    da = b * _pow_or_inf(a, b - 1.0) if b != 0.0 else 0.0
     if a > 0.0:
         db = y * math.log(a)
     elif a == 0.0 and b > 0.0:
@@ -164,158 +170,32 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-def _times(*partials: str) -> GradTemplate:
-    # upstream · partial; x·1.0 and x·(−1.0) are exact, so those need no multiplication.
-    def chain(xs: Names, y: str, g: str) -> tuple[str, ...]:
-        terms = (p.format(*xs, y=y) for p in partials)
-        return tuple(g if t == "1.0" else f"-{g}" if t == "-1.0" else f"{g} * ({t})" for t in terms)
-
-    return chain
-
-
-def _binary(template: str) -> CodeTemplate:
-    return lambda xs: template.format(*xs) if len(xs) == 2 else None
-
-
-def _unary(template: str) -> CodeTemplate:
-    return lambda xs: template.format(*xs)
-
-
-# Templates compare floats with float literals: CPython specialises float–float
-# comparisons, not float–int ones.
-def _code_pick(cmp: str) -> CodeTemplate:
-    # Builtin max/min keep the first argument unless a later one is strictly
-    # better: the same choice (and the same value on ties) as `max(a, b)`.
-    return lambda xs: f"({xs[1]} if {xs[1]} {cmp} {xs[0]} else {xs[0]})" if len(xs) == 2 else None
-
-
-def _grad_pick(cmp: str) -> GradTemplate:
-    # The winner takes the upstream gradient, tied inputs take half each: exactly
-    # what multiplying by 1, ½ or 0 gives.
-    def chain(xs: Names, y: str, g: str) -> str | None:
-        if len(xs) != 2:
-            return None
-        a, b = xs
-        # A statement block: the loser's "+= g·0" changes no accumulator, so it is
-        # left out; the upstream always reaches an input (no mask, see Op.masks).
-        return (
-            f"if {a} {cmp} {b}:\n    {{d0}} += {g}\nelif {b} {cmp} {a}:\n    {{d1}} += {g}\n"
-            f"else:\n    {{d0}} += 0.5 * {g}\n    {{d1}} += 0.5 * {g}"
-        )
-
-    return chain
-
-
-def _v_split_among_ties(better: str) -> Callable[[Any, Sequence[Any], Any, Any], tuple[Any, ...]]:
-    def chain(np: Any, xs: Sequence[Any], y: Any, gy: Any) -> tuple[Any, ...]:
-        if len(xs) == 2:  # the winner's share: 1, ½ on a tie, else 0; the other input gets the rest
-            a, b = xs
-            first = gy * (getattr(np, better)(a, b) + 0.5 * (a == b))
-            return (first, gy - first)
-        hits = [x == y for x in xs]
-        share = gy / sum(hits[1:], hits[0].astype(np.int32))  # bool + bool would be `or`
-        return tuple(share * h for h in hits)
-
-    return chain
-
-
-def _v_products_of_others(np: Any, xs: Sequence[Any], gy: Any) -> tuple[Any, ...]:
-    if len(xs) == 2:
-        return (gy * xs[1], gy * xs[0])
-    return tuple(gy * math.prod([*xs[:i], *xs[i + 1 :]]) for i in range(len(xs)))
-
-
-def _v_sigmoid(np: Any, a: Any) -> Any:
-    # exp(−a) may overflow to inf for a ≪ 0, giving exactly 0: no NaN, no exception.
-    t = np.negative(a)
-    np.exp(t, out=t)
-    t += 1.0
-    return np.divide(1.0, t, out=t)
-
-
-def _v_pow_grad(np: Any, xs: Sequence[Any], y: Any, gy: Any) -> tuple[Any, Any]:
-    a, b = xs
-    da = np.where(b != 0.0, b * np.power(a, b - 1.0), 0.0)
-    db = np.where(a > 0.0, y * np.log(np.where(a > 0.0, a, 1.0)), np.where((a == 0.0) & (b > 0.0), 0.0, np.nan))
-    return (gy * da, gy * db)
-
-
-def _v_pow(np: Any, a: Any, b: Any) -> Any:
-    # math.pow raises where numpy returns nan/inf; both end as a domain fault.
-    return np.power(a, b)
-
-
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        Op(
-            "add",
-            2,
-            None,
-            lambda *xs: math.fsum(xs) if len(xs) > 2 else xs[0] + xs[1],
-            lambda xs, y: (1.0,) * len(xs),
-            "x1 + x2 + …",
-            "1 for every input",
-            code=lambda xs: " + ".join(xs) if len(xs) == 2 else f"_fsum(({', '.join(xs)},))",
-            grad_code=lambda xs, y, g: (g,) * len(xs),
-            vforward=lambda np, *xs: functools.reduce(np.add, xs),
-            vgrad=lambda np, xs, y, gy: (gy,) * len(xs),
-        ),
-        Op(
-            "sub",
-            2,
-            2,
-            lambda a, b: a - b,
-            lambda xs, y: (1.0, -1.0),
-            "a − b",
-            "∂a = 1, ∂b = −1",
-            code=_binary("{0} - {1}"),
-            grad_code=_times("1.0", "-1.0"),
-            vforward=lambda np, a, b: a - b,
-            vgrad=lambda np, xs, y, gy: (gy, -gy),
-        ),
+        Op("add", 2, None, add_all, lambda xs, y: (1.0,) * len(xs), "x1 + x2 + … (left to right)", "1 for every input"),
+        Op("sub", 2, 2, lambda a, b: a - b, lambda xs, y: (1.0, -1.0), "a − b", "∂a = 1, ∂b = −1"),
         Op(
             "mul",
             2,
             None,
             lambda *xs: math.prod(xs),
-            lambda xs, y: _products_of_others(xs),
-            "x1 · x2 · …",
+            lambda xs, y: products_of_others(xs),
+            "x1 · x2 · … (left to right)",
             "∂xi = product of the other inputs",
-            code=lambda xs: " * ".join(xs),
-            grad_code=lambda xs, y, g: _times("{1}", "{0}")(xs, y, g) if len(xs) == 2 else None,
-            # math.prod starts from 1: one pass more over the samples than a plain product of two
-            vforward=lambda np, *xs: xs[0] * xs[1] if len(xs) == 2 else math.prod(xs),
-            vgrad=lambda np, xs, y, gy: _v_products_of_others(np, xs, gy),
         ),
         Op(
             "div",
             2,
             2,
             lambda a, b: a / b,
-            lambda xs, y: (1.0 / xs[1], -xs[0] / (xs[1] * xs[1])),
+            # −a/b² as −y/b: the same number without squaring b (b² underflows for |b| < 1e-162)
+            lambda xs, y: (1.0 / xs[1], -y / xs[1]),
             "a / b",
-            "∂a = 1/b, ∂b = −a/b²",
+            "∂a = 1/b, ∂b = −a/b² (computed as −y/b)",
             fault=lambda xs: "division by zero" if xs[1] == 0 else None,
-            code=_binary("{0} / {1}"),
-            grad_code=_times("1.0 / {1}", "-{0} / ({1} * {1})"),
-            vforward=lambda np, a, b: a / b,
-            vgrad=lambda np, xs, y, gy: (gy / xs[1], gy * (-xs[0] / (xs[1] * xs[1]))),
         ),
-        Op(
-            "neg",
-            1,
-            1,
-            lambda a: -a,
-            lambda xs, y: (-1.0,),
-            "−a",
-            "−1",
-            code=_unary("(-{0})"),
-            grad_code=_times("-1.0"),
-            vforward=lambda np, a: -a,
-            vgrad=lambda np, xs, y, gy: (-gy,),
-            total=True,
-        ),
+        Op("neg", 1, 1, lambda a: -a, lambda xs, y: (-1.0,), "−a", "−1", total=True),
         Op(
             "pow",
             2,
@@ -325,22 +205,8 @@ OPS: dict[str, Op] = {
             "a ^ b (b a wire or a constant)",
             "∂a = b·a^(b−1), ∂b = a^b·ln a (0 at a = 0, b > 0)",
             fault=_pow_fault,
-            vforward=_v_pow,
-            vgrad=_v_pow_grad,
         ),
-        Op(
-            "exp",
-            1,
-            1,
-            math.exp,
-            lambda xs, y: (y,),
-            "e^a",
-            "e^a (the output)",
-            code=_unary("_exp({0})"),
-            grad_code=_times("{y}"),
-            vforward=lambda np, a: np.exp(a),
-            vgrad=lambda np, xs, y, gy: (gy * y,),
-        ),
+        Op("exp", 1, 1, math.exp, lambda xs, y: (y,), "e^a", "e^a (the output)"),
         Op(
             "log",
             1,
@@ -350,26 +216,18 @@ OPS: dict[str, Op] = {
             "ln a (a > 0)",
             "1/a",
             fault=lambda xs: "log of a non-positive number" if xs[0] <= 0 else None,
-            code=_unary("_log({0})"),
-            grad_code=_times("1.0 / {0}"),
-            vforward=lambda np, a: np.log(a),
-            vgrad=lambda np, xs, y, gy: (gy / xs[0],),
         ),
         Op(
             "sqrt",
             1,
             1,
             math.sqrt,
-            lambda xs, y: (0.5 / y,),
+            lambda xs, y: (0.5 / y if y else math.inf,),
             "√a (a ≥ 0)",
             "1/(2√a) (infinite at 0: a domain fault in the backward pass)",
             fault=lambda xs: (
                 "sqrt of a negative number" if xs[0] < 0 else "sqrt has an infinite slope at 0" if xs[0] == 0 else None
             ),
-            code=_unary("_sqrt({0})"),
-            grad_code=_times("0.5 / {y}"),
-            vforward=lambda np, a: np.sqrt(a),
-            vgrad=lambda np, xs, y, gy: (gy * (0.5 / y),),
         ),
         Op(
             "abs",
@@ -380,40 +238,28 @@ OPS: dict[str, Op] = {
             "|a|",
             "sign(a); 0 at a = 0",
             kink=lambda xs: xs[0] == 0,
-            code=_unary("({0} if {0} > 0.0 else 0.0 - {0})"),
-            grad_code=_times("1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0"),
-            vforward=lambda np, a: np.abs(a),
-            vgrad=lambda np, xs, y, gy: (gy * np.sign(xs[0]),),
             total=True,
         ),
         Op(
             "max",
             2,
             None,
-            lambda *xs: max(xs),
+            pick_max,
             _split_among_ties,
             "largest input",
             "1 for the largest input; tied inputs share it evenly",
             kink=lambda xs: _has_tie(xs, max),
-            code=_code_pick(">"),
-            grad_code=_grad_pick(">"),
-            vforward=lambda np, *xs: functools.reduce(np.maximum, xs),
-            vgrad=_v_split_among_ties("greater"),
             total=True,
         ),
         Op(
             "min",
             2,
             None,
-            lambda *xs: min(xs),
+            pick_min,
             _split_among_ties,
             "smallest input",
             "1 for the smallest input; tied inputs share it evenly",
             kink=lambda xs: _has_tie(xs, min),
-            code=_code_pick("<"),
-            grad_code=_grad_pick("<"),
-            vforward=lambda np, *xs: functools.reduce(np.minimum, xs),
-            vgrad=_v_split_among_ties("less"),
             total=True,
         ),
         Op(
@@ -424,26 +270,9 @@ OPS: dict[str, Op] = {
             lambda xs, y: (y * (1.0 - y),),
             "1 / (1 + e^−a), stable for large |a|",
             "σ(a)·(1 − σ(a))",
-            code=_unary("(1.0 / (1.0 + _exp(-{0})) if {0} >= 0.0 else (_e := _exp({0})) / (1.0 + _e))"),
-            grad_code=_times("{y} * (1.0 - {y})"),
-            vforward=_v_sigmoid,
-            vgrad=lambda np, xs, y, gy: (gy * (y - y * y),),
             total=True,
         ),
-        Op(
-            "tanh",
-            1,
-            1,
-            math.tanh,
-            lambda xs, y: (1.0 - y * y,),
-            "tanh a",
-            "1 − tanh²a",
-            code=_unary("_tanh({0})"),
-            grad_code=_times("1.0 - {y} * {y}"),
-            vforward=lambda np, a: np.tanh(a),
-            vgrad=lambda np, xs, y, gy: (gy * (1.0 - y * y),),
-            total=True,
-        ),
+        Op("tanh", 1, 1, math.tanh, lambda xs, y: (1.0 - y * y,), "tanh a", "1 − tanh²a", total=True),
         Op(
             "relu",
             1,
@@ -453,11 +282,6 @@ OPS: dict[str, Op] = {
             "max(a, 0)",
             "1 for a > 0, else 0 (0 at a = 0)",
             kink=lambda xs: xs[0] == 0,
-            code=_unary("({0} if {0} > 0.0 else 0.0)"),
-            grad_code=lambda xs, y, g: f"if {xs[0]} > 0.0:\n    {{d0}} += {g}",
-            masks=True,
-            vforward=lambda np, a: np.maximum(a, 0.0),
-            vgrad=lambda np, xs, y, gy: (gy * (xs[0] > 0),),
             total=True,
         ),
     )

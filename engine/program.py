@@ -1,8 +1,11 @@
 """The compiled evaluation plan of one circuit structure: plain, immutable data.
 
 A `Program` numbers every wire with a *slot*: inputs first (in file order), then
-gates in topological order, then hidden slots for literal constants. Each `Step`
-applies one op to argument slots and writes one output slot. Evaluating a
+the gates that reach the output (the *live* gates) in topological order, then the
+gates that do not (evaluated only to show their values), then hidden slots for
+literal constants. Each `Step` applies one op to argument slots and writes one
+output slot, and says which of its arguments get a partial derivative: those
+that depend on an input (a literal, or a gate of constants only, needs none). Evaluating a
 program never mutates it; values and gradients live in lists owned by the call.
 
 Programs depend only on structure (wire names, ops, wiring, constants, output),
@@ -19,11 +22,17 @@ from engine.ops import Op
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """``slots[out] = op(slots[args[0]], slots[args[1]], …)``."""
+    """``slots[out] = op(slots[args[0]], slots[args[1]], …)``.
+
+    ``partials`` are the positions in ``args`` of the arguments that depend on an
+    input: the only ones the backward pass takes a partial derivative for. A step
+    with none is a constant (every argument a literal or another constant).
+    """
 
     op: Op
     out: int
     args: tuple[int, ...]
+    partials: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,8 @@ class Program:
         steps: one per gate, in topological order (gate ``wires[n_inputs + i]`` is ``steps[i]``).
         output: the slot whose gradient is seeded with 1.
         key: structural identity (same key ⇔ same plan), used to cache compiled code.
+        live: how many steps reach the output: ``steps[:live]``; the rest affect nothing
+            the output depends on (their faults are warnings).
     """
 
     wires: tuple[str, ...]
@@ -45,6 +56,7 @@ class Program:
     steps: tuple[Step, ...]
     output: int
     key: str
+    live: int
     index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

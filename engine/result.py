@@ -30,22 +30,28 @@ class Check:
     ``kind`` is ``expect_value``, ``expect_grad`` or ``grad_check`` (for which
     ``expected`` is the finite-difference estimate and ``actual`` the analytic
     gradient). ``on_kink`` marks a gradient check at a non-differentiable point,
-    whose mismatch is a warning rather than a failure.
+    whose mismatch is a warning rather than a failure. Every number is finite;
+    a number that could not be had is None, and ``reason`` says why (the check
+    then fails).
     """
 
     kind: str
     wire: str
-    expected: float
-    actual: float
+    expected: float | None
+    actual: float | None
     passed: bool
     line: int | None = None
     column: int | None = None
     abs_error: float | None = None
     rel_error: float | None = None
     on_kink: bool = False
+    reason: str | None = None
 
     def describe(self) -> str:
         """One sentence for a failed check."""
+        if self.reason is not None:
+            what = "gradient check" if self.kind == "grad_check" else "expectation"
+            return f"{what} failed for '{self.wire}': {self.reason}"
         if self.kind == "grad_check":
             return (
                 f"gradient check failed for '{self.wire}': analytic {self.actual!r}, "
@@ -66,6 +72,8 @@ class Check:
             data["line"], data["column"] = self.line, self.column
         if self.kind == "grad_check":
             data["abs_error"], data["rel_error"], data["on_kink"] = self.abs_error, self.rel_error, self.on_kink
+        if self.reason is not None:
+            data["reason"] = self.reason
         return data
 
 
@@ -165,6 +173,8 @@ class Samples:
         values: wire name → array of its value per sample.
         grads: input name (or, when every wire's was asked for, wire name) →
             array of ∂output/∂wire per sample.
+        warnings: faults of gates the output does not depend on (those gates,
+            and the gates reading them, have no values).
     """
 
     circuit: str
@@ -172,6 +182,7 @@ class Samples:
     n: int
     values: dict[str, Array]
     grads: dict[str, Array]
+    warnings: tuple[Issue, ...] = ()
 
     @property
     def value(self) -> Array:

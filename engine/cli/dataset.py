@@ -82,6 +82,7 @@ def evaluate_dataset(
         circuit.input_values(given)  # unknown or non-finite --set values fail here
         given.update(data.columns)
         samples = circuit.evaluate_samples(given, label=data.row_label)
+        render_issues(list(samples.warnings), sys.stderr)
         if as_json:
             text = results_json(
                 str(circuit_path), circuit.name, known, samples.output, samples.values, samples.grads, data.lines

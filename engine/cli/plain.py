@@ -88,9 +88,9 @@ def result_tables(result: Result, fmt: Callable[[float | None], str], *, all_wir
                         c.wire,
                         fmt(c.actual),
                         fmt(c.expected),
-                        f"{c.abs_error:.2e}",
-                        f"{c.rel_error:.2e}",
-                        "kink" if c.on_kink else "ok" if c.passed else "FAIL",
+                        _error(c.abs_error),
+                        _error(c.rel_error),
+                        "FAIL" if not c.passed else "kink" if c.on_kink else "ok",
                     )
                     for c in grad_checks
                 ],
@@ -130,8 +130,16 @@ def checks_summary(result: Result) -> str | None:
     grad_checks = [c for c in result.checks if c.kind == "grad_check"]
     if grad_checks:
         worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
-        line += f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} on '{worst.wire}'"
+        if worst.abs_error is not None and worst.rel_error is not None:
+            line += (
+                f"; worst gradient-check error: abs {worst.abs_error:.3g}, rel {worst.rel_error:.3g} on '{worst.wire}'"
+            )
     return line
+
+
+def _error(x: float | None) -> str:
+    # None: no finite-difference estimate (the check's reason says why)
+    return "-" if x is None else f"{x:.2e}"
 
 
 def _table(

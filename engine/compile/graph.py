@@ -244,8 +244,13 @@ def _unused(spec: CircuitSpec, graph: nx.DiGraph, output: str, place: Placer) ->
 
 
 def _program(spec: CircuitSpec, order: list[str], output: str, key: str) -> Program:
+    # Live gates (those the output depends on) first, then the others: both keep
+    # the topological order, since nothing live reads a gate that is not.
+    live = set(_ancestry(spec, order, output))
+    order = [name for name in order if name in live] + [name for name in order if name not in live]
     wires = [*spec.inputs, *order]
     slot = {name: i for i, name in enumerate(wires)}
+    varying = [True] * len(spec.inputs)  # by slot: depends on an input
     constants: list[float] = []
     constant_slot: dict[str, int] = {}  # keyed by repr so 0.0 and -0.0 stay apart
     steps = []
@@ -261,5 +266,18 @@ def _program(spec: CircuitSpec, order: list[str], output: str, key: str) -> Prog
                     constant_slot[text] = len(wires) + len(constants)
                     constants.append(ref)
                 args.append(constant_slot[text])
-        steps.append(Step(OPS[gate.op], slot[name], tuple(args)))
-    return Program(tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], key, index=slot)
+        partials = tuple(i for i, a in enumerate(args) if a < len(wires) and varying[a])
+        varying.append(bool(partials))
+        steps.append(Step(OPS[gate.op], slot[name], tuple(args), partials))
+    return Program(
+        tuple(wires), len(spec.inputs), tuple(constants), tuple(steps), slot[output], key, len(live), index=slot
+    )
+
+
+def _ancestry(spec: CircuitSpec, order: list[str], output: str) -> list[str]:
+    """The gates the output depends on (itself included), by a reverse sweep."""
+    needed = {output}
+    for name in reversed(order):
+        if name in needed:
+            needed.update(ref for ref in spec.gates[name].in_ if isinstance(ref, str))
+    return [name for name in order if name in needed]

@@ -1,23 +1,25 @@
 """Generated straight-line Python for a `Program`: the fast scalar path.
 
-Each op row supplies code templates next to its forward and derivative
-(`Op.code`, `Op.grad_code`); this module strings them into functions with one
-statement per gate and one per gradient term, over local variables, and
-compiles them once per circuit *structure* (`Program.key`), so value-only edits
-never recompile.
+This module owns the code templates of every op (`TEMPLATES`: forward and
+upstream-times-partial expressions, written to compute exactly the op table's
+float operations) and strings them into functions with one statement per live
+gate and one per gradient term, over local variables, compiled once per circuit
+*structure* (`Program.key`), so value-only edits never recompile. Gates that do
+not reach the output are left to `interpreter.forward_dead`.
 
 * Small programs become one fused function (forward then backward, all locals).
   Larger ones are cut into chunks of `CHUNK` steps, each compiled on its own,
   so compile memory stays flat; chunks hand values and gradients over through
   two lists.
 * The generated code performs exactly the interpreter's float operations in the
-  same order (gradients are accumulated in the same reverse order, and a step
-  with a zero upstream gradient is skipped), and checks nothing per gate. Only
-  ops that are not `Op.total` can turn finite numbers into non-finite ones, and
-  a non-finite gradient flows down to the inputs (and constants) unless a
-  masking template (`Op.masks`) stops it, so checking the sum of those ops'
-  values, of the inputs' and constants' gradients and of masking gates'
-  gradients finds any non-finite number. Then — or on any arithmetic exception — the
+  same order (gradients are accumulated in the same reverse order, a step
+  with a zero upstream gradient is skipped, and partials are taken only for
+  `Step.partials`), and checks nothing per gate. Only ops that are not
+  `Op.total` can turn finite numbers into non-finite ones, and a non-finite
+  gradient flows down to the inputs unless a statement template (max, min,
+  relu: `MASKING`) passes it to no input, so checking the sum of those ops'
+  values, of the inputs' gradients and of masking gates' gradients finds any
+  non-finite number. Then — or on any arithmetic exception — the
   interpreter reruns the evaluation and locates and reports the fault exactly
   (or finds none: an overflowing sum).
 * Safety: nothing written in a circuit file reaches the generated source as
@@ -42,8 +44,9 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from engine.program import Program
+from engine.program import Program, Step
 from engine.run import interpreter
+from engine.run.templates import TEMPLATES
 
 CHUNK = 1000
 """Steps per compiled function (bounds compile memory; larger fuse less)."""
@@ -76,8 +79,7 @@ class Compiled:
         fused: forward+backward in one function of the inputs (small programs), else
             None; it also returns the numbers to check (see `run`).
         forward: chunk functions ``f(V)`` writing their gates' values into V, in order.
-        backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order;
-            each returns the sum of what it sent to literal constants (to be checked).
+        backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order.
         checked: value slots to check after a chunked run (gates of non-total ops).
         checked_grads: gradient slots to check after a chunked run.
     """
@@ -86,7 +88,7 @@ class Compiled:
     n_steps: int
     fused: Callable[[Sequence[float]], tuple[Values, Values, tuple[float, ...]]] | None
     forward: tuple[Callable[[Values], None], ...]
-    backward: tuple[Callable[[Values, Values], float], ...]
+    backward: tuple[Callable[[Values, Values], None], ...]
     checked: tuple[int, ...] = ()
     checked_grads: tuple[int, ...] = ()
 
@@ -132,7 +134,8 @@ class _Namer:
 def _forward_line(program: Program, index: int, namer: _Namer, globals_: dict[str, object]) -> str:
     step = program.steps[index]
     args = [namer.value(s) for s in step.args]
-    expr = step.op.code(args)
+    template = TEMPLATES.get(step.op.name)
+    expr = template.forward(args) if template is not None else None
     if expr is None:
         name = f"_f_{step.op.name}"
         globals_[name] = step.op.forward
@@ -142,17 +145,18 @@ def _forward_line(program: Program, index: int, namer: _Namer, globals_: dict[st
 
 def _backward_lines(program: Program, index: int, namer: _Namer, globals_: dict[str, object]) -> Iterator[str]:
     # Like the interpreter, a step whose upstream gradient is exactly 0 is
-    # skipped: it would add only zeros (and a dead branch never faults).
+    # skipped, and only `Step.partials` get a term.
     step = program.steps[index]
     args = [namer.value(s) for s in step.args]
     y = namer.v(step.out)
     gy = namer.g(step.out)
     yield f"    if {gy}:"
-    terms = step.op.grad_code(args, y, gy)
+    template = TEMPLATES.get(step.op.name)
+    terms = template.grad(args, y, gy) if template is not None else None
     if isinstance(terms, str):  # a statement block adding into {d0}, {d1}, …
-        # a literal constant's gradient is never reported: it goes to a throwaway local
+        # an argument that takes no partial (a constant) adds into a throwaway local
         block = terms.format(
-            **{f"d{i}": namer.g(slot) if slot < namer.n_wires else "_k" for i, slot in enumerate(step.args)}
+            **{f"d{i}": namer.g(slot) if i in step.partials else "_k" for i, slot in enumerate(step.args)}
         )
         yield from ("        " + line for line in block.splitlines())
         return
@@ -161,9 +165,8 @@ def _backward_lines(program: Program, index: int, namer: _Namer, globals_: dict[
         globals_[name] = step.op.grad
         yield f"        _p = {name}(({', '.join(args)},), {y})"
         terms = tuple(f"{gy} * _p[{i}]" for i in range(len(args)))
-    for slot, term in zip(step.args, terms):
-        if slot < namer.n_wires:  # constants get no gradient (pow(x, 3) at x < 0 has none in 3)
-            yield f"        {namer.g(slot)} += {term}"
+    for position in step.partials:
+        yield f"        {namer.g(step.args[position])} += {terms[position]}"
 
 
 def _zeros(slots: Iterator[int] | Sequence[int], namer: _Namer) -> Iterator[str]:
@@ -174,26 +177,30 @@ def _zeros(slots: Iterator[int] | Sequence[int], namer: _Namer) -> Iterator[str]
 
 
 def _checked_values(program: Program) -> list[int]:
-    """Slots of gates whose op can turn finite inputs into a non-finite result."""
-    return [step.out for step in program.steps if not step.op.total]
+    """Slots of live gates whose op can turn finite inputs into a non-finite result."""
+    return [step.out for step in program.steps[: program.live] if not step.op.total]
+
+
+def _masks(step: Step) -> bool:
+    template = TEMPLATES.get(step.op.name)
+    return template is not None and template.masks
 
 
 def _checked_grads(program: Program) -> list[int]:
     """Slots where every non-finite gradient ends up: inputs, and gates whose
-    gradient template may mask a non-finite upstream (`Op.masks`)."""
-    return [*range(program.n_inputs), *(step.out for step in program.steps if step.op.masks)]
+    gradient template may pass a non-finite upstream to no input (`Template.masks`)."""
+    backward = _backward_steps(program)
+    return [*range(program.n_inputs), *(program.steps[i].out for i in backward if _masks(program.steps[i]))]
 
 
-def _live(program: Program) -> list[bool]:
-    """Wire slots whose gradient can be non-zero: the output and what live steps read."""
-    live = [False] * program.n_slots
-    live[program.output] = True
-    n_wires = len(program.wires)
-    for step in reversed(program.steps):
-        if live[step.out]:
-            for slot in step.args:
-                live[slot] = slot < n_wires
-    return live
+def _backward_steps(program: Program) -> list[int]:
+    """Steps the backward pass runs: live ones with at least one partial to take."""
+    return [i for i in range(program.live) if program.steps[i].partials]
+
+
+def _touched(program: Program, steps: Iterator[int] | Sequence[int]) -> set[int]:
+    """Gradient slots `steps` add into."""
+    return {program.steps[i].args[p] for i in steps for p in program.steps[i].partials}
 
 
 def _fused_source(program: Program, globals_: dict[str, object]) -> str:
@@ -202,38 +209,38 @@ def _fused_source(program: Program, globals_: dict[str, object]) -> str:
     lines = [f"def run(I, {_LOCAL_HELPERS}):"]
     if n_in:
         lines.append(f"    {', '.join(namer.v(i) for i in range(n_in))}, = I")
-    lines += [_forward_line(program, i, namer, globals_) for i in range(len(program.steps))]
-    live = _live(program)
-    n_wires = len(program.wires)
-    touched = {program.output} | {s for step in program.steps if live[step.out] for s in step.args if s < n_wires}
+    lines += [_forward_line(program, i, namer, globals_) for i in range(program.live)]
+    backward = _backward_steps(program)
+    touched = {program.output} | _touched(program, backward)
     lines += _zeros(sorted(touched), namer)
     lines.append("    _k = 0.0")
     lines.append(f"    {namer.g(program.output)} = 1.0")
-    for index in range(len(program.steps) - 1, -1, -1):
-        if live[program.steps[index].out]:
-            lines += _backward_lines(program, index, namer, globals_)
-    values = [namer.value(s) for s in range(program.n_slots)]
+    for index in reversed(backward):
+        lines += _backward_lines(program, index, namer, globals_)
+    first_dead, n_wires = program.n_inputs + program.live, len(program.wires)
+    values = [namer.value(s) if not first_dead <= s < n_wires else "0.0" for s in range(program.n_slots)]
     grads = [namer.g(s) if s in touched else "0.0" for s in range(program.n_slots)]
-    # _k collects what flowed to constants: a non-finite number there is a fault too
-    checked = [values[s] for s in _checked_values(program)] + [grads[s] for s in _checked_grads(program)] + ["_k"]
+    checked = [values[s] for s in _checked_values(program)] + [grads[s] for s in _checked_grads(program)]
     lines.append(f"    return [{', '.join(values)}], [{', '.join(grads)}], ({''.join(c + ', ' for c in checked)})")
     return "\n".join(lines) + "\n"
 
 
 def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[tuple[str, str]]:
-    """(forward source, backward source) per chunk of steps, in program order."""
+    """(forward source, backward source) per chunk of live steps, in program order."""
     n_in, n_wires = program.n_inputs, len(program.wires)
     steps = program.steps
-    live = _live(program)
+    runs = [False] * len(steps)
+    for index in _backward_steps(program):
+        runs[index] = True
     # Which chunk touches each slot's gradient last in the backward sweep (lowest index).
-    bounds = [(start, min(start + chunk, len(steps))) for start in range(0, len(steps), chunk)]
+    bounds = [(start, min(start + chunk, program.live)) for start in range(0, program.live, chunk)]
     first_toucher = [len(bounds)] * program.n_slots  # chunk processed first (highest index) per slot
     for c in range(len(bounds) - 1, -1, -1):
         start, stop = bounds[c]
         for index in range(start, stop):
-            if live[steps[index].out]:
-                for slot in steps[index].args:
-                    if first_toucher[slot] == len(bounds) and slot < n_wires:
+            if runs[index]:
+                for slot in (steps[index].args[p] for p in steps[index].partials):
+                    if first_toucher[slot] == len(bounds):
                         first_toucher[slot] = c
     for c, (start, stop) in enumerate(bounds):
         lo, hi = n_in + start, n_in + stop  # this chunk's gate slots
@@ -250,15 +257,13 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
         fresh: list[int] = []  # first touched here: start at 0
         body: list[str] = []
         for index in range(stop - 1, start - 1, -1):
-            out = steps[index].out
-            if not live[out]:
+            if not runs[index]:
                 continue
+            out = steps[index].out
             if out not in touched:  # its gradient comes from later chunks (or the seed)
                 touched.add(out)
                 body.append(f"    {namer.g(out)} = G[{out}]")
-            for slot in steps[index].args:
-                if slot >= n_wires:
-                    continue  # constants get no gradient
+            for slot in (steps[index].args[p] for p in steps[index].partials):
                 if slot not in touched:
                     touched.add(slot)
                     if first_toucher[slot] != c or slot == program.output:
@@ -270,7 +275,6 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
         backward.append("    _k = 0.0")
         backward += body
         backward += [f"    G[{s}] = {namer.g(s)}" for s in sorted(touched)]
-        backward.append("    return _k")
         yield "\n".join(forward) + "\n", "\n".join(backward) + "\n"
 
 
@@ -308,7 +312,7 @@ def _without_positions(code: CodeType) -> CodeType:
 def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
     """Generate and compile the code of `program` (no caching; see `compiled`)."""
     globals_ = dict(_GLOBALS)
-    if len(program.steps) <= chunk:
+    if program.live <= chunk:
         fused = _compile_function(_fused_source(program, globals_), "run", globals_)
         return Compiled(program.key, len(program.steps), fused, (), ())  # type: ignore[arg-type]
     forward, backward = [], []
@@ -333,8 +337,9 @@ _isfinite = math.isfinite
 def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Values, Values]:
     """Forward then backward with compiled code: (values, gradients) by slot.
 
-    Exactly `interpreter.run`'s results; on any non-finite value or arithmetic
-    error the interpreter reruns the evaluation and reports the fault.
+    Exactly `interpreter.run`'s results (live gates only: see `interpreter.forward_dead`);
+    on any non-finite value or arithmetic error the interpreter reruns the
+    evaluation and reports the fault.
 
     Raises:
         DomainFault: as `interpreter.run`.
@@ -350,14 +355,9 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
                 f(values)
             grads = [0.0] * len(values)
             grads[program.output] = 1.0
-            to_constants = 0.0  # gradient sent to literal constants: reported nowhere, but checked
             for b in code.backward:
-                to_constants += b(values, grads)
-            if _isfinite(
-                sum(map(values.__getitem__, code.checked))
-                + sum(map(grads.__getitem__, code.checked_grads))
-                + to_constants
-            ):
+                b(values, grads)
+            if _isfinite(sum(map(values.__getitem__, code.checked)) + sum(map(grads.__getitem__, code.checked_grads))):
                 return values, grads
     except (ArithmeticError, ValueError):
         pass

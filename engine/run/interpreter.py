@@ -78,11 +78,16 @@ def _reason(program: Program, step: int, xs: Sequence[float], y: float | None, p
 def forward(program: Program, inputs: Sequence[float]) -> list[float]:
     """Every slot's value, given the input values in slot order.
 
+    Only the live steps (those the output depends on) are run; the slots of the
+    others hold 0.0 until `forward_dead` fills them.
+
     Raises:
-        DomainFault: a gate's result is not a finite number.
+        DomainFault: a live gate's result is not a finite number.
     """
     values = [*inputs, *([0.0] * (len(program.wires) - program.n_inputs)), *program.constants]
-    for index, step in enumerate(program.steps):
+    steps = program.steps
+    for index in range(program.live):
+        step = steps[index]
         xs = [values[i] for i in step.args]
         try:
             y = step.op.forward(*xs)
@@ -94,37 +99,60 @@ def forward(program: Program, inputs: Sequence[float]) -> list[float]:
     return values
 
 
+def forward_dead(program: Program, values: list[float]) -> list[DomainFault]:
+    """Run the steps the output does not depend on, in place; their faults are returned, not raised.
+
+    A faulting gate's slot, and that of every gate reading it, is set to NaN
+    (no value); the faults name the gates that faulted themselves.
+    """
+    faults = []
+    steps = program.steps
+    for index in range(program.live, len(steps)):
+        step = steps[index]
+        xs = [values[i] for i in step.args]
+        if not all(map(_isfinite, xs)):
+            values[step.out] = math.nan  # reads a gate without a value
+            continue
+        try:
+            y = step.op.forward(*xs)
+        except (ArithmeticError, ValueError):
+            y = None
+        if y is None or not _isfinite(y):
+            faults.append(DomainFault(program, index, "forward", xs, y))
+            y = math.nan
+        values[step.out] = y
+    return faults
+
+
 def backward(program: Program, values: Sequence[float]) -> list[float]:
     """∂output/∂slot for every slot, from the forward values.
 
-    A step whose upstream gradient is exactly 0 contributes nothing and is
-    skipped, so a branch that does not reach the output never faults here.
+    Reverse topological sweep over the live steps. A step whose upstream gradient
+    is exactly 0 contributes nothing and is skipped. Partials are taken only for
+    the arguments that depend on an input (`Step.partials`); constants keep a
+    gradient of 0. Each contribution ``upstream · partial`` is added to the
+    argument's gradient; a sum that is not finite is a fault of that step.
 
     Raises:
-        DomainFault: a gradient contribution is not finite (e.g. sqrt at 0).
+        DomainFault: a gradient is not finite (e.g. sqrt at 0).
     """
     grads = [0.0] * len(values)
     grads[program.output] = 1.0
     steps = program.steps
-    n_wires = len(program.wires)
-    for index in range(len(steps) - 1, -1, -1):
+    for index in range(program.live - 1, -1, -1):
         step = steps[index]
         upstream = grads[step.out]
-        if upstream == 0.0:
+        if upstream == 0.0 or not step.partials:
             continue
         xs = [values[i] for i in step.args]
-        y = values[step.out]
-        try:
-            local = step.op.grad(xs, y)
-        except (ArithmeticError, ValueError):
-            raise DomainFault(program, index, "backward", xs) from None
-        for slot, partial in zip(step.args, local):
-            if slot >= n_wires:
-                continue  # a literal constant: its gradient is never reported (pow(x, 3) at x < 0)
-            contribution = upstream * partial
-            if not _isfinite(contribution):
+        local = step.op.grad(xs, values[step.out])
+        args = step.args
+        for position in step.partials:
+            slot = args[position]
+            total = grads[slot] + upstream * local[position]
+            if not _isfinite(total):
                 raise DomainFault(program, index, "backward", xs)
-            grads[slot] += contribution
+            grads[slot] = total
     return grads
 
 
@@ -135,8 +163,9 @@ def run(program: Program, inputs: Sequence[float]) -> tuple[list[float], list[fl
 
 
 def kinked_steps(program: Program, values: Sequence[float]) -> list[int]:
-    """Steps whose op sits exactly on a kink at these values (relu(0), abs(0), ties)."""
-    return [i for i, step in enumerate(program.steps) if step.op.kink([values[j] for j in step.args])]
+    """Live steps whose op sits exactly on a kink at these values (relu(0), abs(0), ties)."""
+    steps = program.steps
+    return [i for i in range(program.live) if steps[i].op.kink([values[j] for j in steps[i].args])]
 
 
 def upstream_inputs(program: Program, steps: Sequence[int]) -> set[int]:
@@ -155,13 +184,18 @@ def upstream_inputs(program: Program, steps: Sequence[int]) -> set[int]:
 
 @dataclass(frozen=True, slots=True)
 class GradientCheck:
-    """The analytic and the centred-difference gradient of the output for one input."""
+    """The analytic and the centred-difference gradient of the output for one input.
+
+    ``numeric`` and the errors are None when no finite estimate exists; ``reason``
+    then says why (a perturbed point faults, or the estimate overflows).
+    """
 
     slot: int
     analytic: float
-    numeric: float
-    abs_error: float
-    rel_error: float
+    numeric: float | None
+    abs_error: float | None
+    rel_error: float | None
+    reason: str | None = None
 
 
 def numerical_gradients(
@@ -169,22 +203,30 @@ def numerical_gradients(
 ) -> list[GradientCheck]:
     """Centred finite differences ``(f(x+h) − f(x−h)) / 2h`` for every input.
 
-    Raises:
-        DomainFault: a perturbed point leaves an op's domain.
+    Every number returned is finite: an input whose estimate cannot be made finite
+    gets a check with no estimate and a reason.
     """
     checks = []
     point = list(inputs)
     for slot in range(program.n_inputs):
         x = point[slot]
-        h = relative_step * max(1.0, abs(x))
-        point[slot] = x + h
-        above = forward(program, point)[program.output]
-        point[slot] = x - h
-        below = forward(program, point)[program.output]
-        point[slot] = x
-        numeric = (above - below) / (2.0 * h)
         a = analytic[slot]
+        h = relative_step * max(1.0, abs(x))
+        try:
+            point[slot] = x + h
+            above = forward(program, point)[program.output]
+            point[slot] = x - h
+            below = forward(program, point)[program.output]
+        except DomainFault as fault:
+            checks.append(GradientCheck(slot, a, None, None, None, f"the perturbed point faults: {fault.first.message}"))
+            continue
+        finally:
+            point[slot] = x
+        numeric = (above - below) / (2.0 * h)
         error = abs(a - numeric)
+        if not _isfinite(error):
+            checks.append(GradientCheck(slot, a, None, None, None, "the finite-difference estimate overflows"))
+            continue
         scale = max(abs(a), abs(numeric))
         checks.append(GradientCheck(slot, a, numeric, error, error / scale if scale > 0 else 0.0))
     return checks
