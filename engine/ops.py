@@ -91,19 +91,39 @@ def _sigmoid(x: float) -> float:
 def products_of_others(xs: Floats) -> tuple[float, ...]:
     """∂(x1·x2·…)/∂xi: the product of the inputs before i (left to right) times the
     product of those after it (right to left); not y / xi, so a zero input does not
-    turn the other partials into 0/0."""
+    turn the other partials into 0/0. Where that overflows or underflows to 0 on
+    the way although the product itself is representable (1e-300·1e200·1e200),
+    the product is taken again with the exponents kept apart (`scaled_product`)."""
     n = len(xs)
     if n == 2:
         return (xs[1], xs[0])
     prefix = [1.0] * (n + 1)
     for i, x in enumerate(xs):
         prefix[i + 1] = prefix[i] * x
+    zeros = sum(1 for x in xs if x == 0.0)
     out = [0.0] * n
     suffix = 1.0
     for i in range(n - 1, -1, -1):
-        out[i] = prefix[i] * suffix
+        partial = prefix[i] * suffix
+        if not math.isfinite(partial) or (partial == 0.0 and zeros == (xs[i] == 0.0)):
+            partial = scaled_product([*xs[:i], *xs[i + 1 :]])
+        out[i] = partial
         suffix = xs[i] * suffix
     return tuple(out)
+
+
+def scaled_product(xs: Floats) -> float:
+    """``x1·x2·…`` with no overflow or underflow before the end: mantissas are
+    multiplied and exponents added apart (math.frexp), then put together once."""
+    mantissa, exponent = 1.0, 0
+    for x in xs:
+        m, e = math.frexp(x)
+        m, f = math.frexp(mantissa * m)
+        mantissa, exponent = m, exponent + e + f
+    try:
+        return math.ldexp(mantissa, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, mantissa)
 
 
 def _split_among_ties(xs: Floats, y: float) -> tuple[float, ...]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine.ops import OPS
-from tests.oracle import circuit_expression, gradients, value
+from tests.oracle import OnKink, circuit_expression, gradients, value
 
 VARIADIC = ("add", "mul", "max", "min")
 BINARY = ("sub", "div", "pow")
@@ -62,10 +62,15 @@ def test_gradients_agree_with_sympy(circuit: tuple[dict[str, float], dict[str, t
     # Magnitudes sympy's comparisons (Max/Min) handle reliably at 30 digits.
     assume(all(abs(v) < 1e6 and (v == 0 or abs(v) > 1e-100) for v in values))
     # Exactly on a kink sympy's derivative is undefined; such points are tested separately.
-    for _name, (op, refs) in gates.items():
-        xs = [result.values[r] if isinstance(r, str) else r for r in refs]
-        assume(not OPS[op].kink(xs))
+    for name, (op, refs) in gates.items():
+        if name in result.values:  # a gate the output does not read may have no value
+            xs = [result.values[r] if isinstance(r, str) else r for r in refs]
+            assume(not OPS[op].kink(xs))
     expr, symbols = circuit_expression(inputs, gates, output)
+    try:
+        expected = gradients(expr, symbols, inputs)
+    except OnKink:
+        assume(False)  # rounded floats broke a tie the exact maths has: no derivative to compare
+        return
     assert result.value == pytest.approx(value(expr, symbols, inputs), rel=1e-9, abs=1e-12)
-    expected = gradients(expr, symbols, inputs)
     assert {n: result.grads[n] for n in inputs} == pytest.approx(expected, rel=1e-9, abs=1e-12)

@@ -251,7 +251,7 @@ def json_schema() -> dict[str, Any]:
 
 def json_schema_text() -> str:
     """The JSON Schema as the exact text of ``schemas/circuit.schema.json``."""
-    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def kind_of(value: Any) -> str:

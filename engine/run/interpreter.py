@@ -113,15 +113,22 @@ def forward_dead(program: Program, values: list[float]) -> list[DomainFault]:
         if not all(map(_isfinite, xs)):
             values[step.out] = math.nan  # reads a gate without a value
             continue
-        try:
-            y = step.op.forward(*xs)
-        except (ArithmeticError, ValueError):
-            y = None
-        if y is None or not _isfinite(y):
-            faults.append(DomainFault(program, index, "forward", xs, y))
-            y = math.nan
+        y, fault = forward_step(program, index, xs)
+        if fault is not None:
+            faults.append(fault)
         values[step.out] = y
     return faults
+
+
+def forward_step(program: Program, index: int, xs: Sequence[float]) -> tuple[float, DomainFault | None]:
+    """One step's value at `xs`, or NaN and its fault."""
+    try:
+        y = program.steps[index].op.forward(*xs)
+    except (ArithmeticError, ValueError):
+        return math.nan, DomainFault(program, index, "forward", xs)
+    if not _isfinite(y):
+        return math.nan, DomainFault(program, index, "forward", xs, y)
+    return y, None
 
 
 def backward(program: Program, values: Sequence[float]) -> list[float]:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.ops import products_of_others
+
 Array = Any  # numpy.ndarray; numpy is imported lazily
 Positions = Sequence[int]
 
@@ -59,7 +61,19 @@ def _mul_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Posi
     suffix: list[Array] = [1.0] * (n + 1)
     for i in range(n - 1, 0, -1):
         suffix[i] = xs[i] * suffix[i + 1]
-    return [gy * (prefix[p] * suffix[p + 1]) for p in positions]
+    zeros = functools.reduce(np.add, [np.equal(x, 0.0).astype(int) for x in xs])
+    out = []
+    for p in positions:
+        partial = np.broadcast_to(prefix[p] * suffix[p + 1], np.shape(gy))
+        # where the op takes the product again with exponents apart, so do these samples
+        again = np.flatnonzero(~np.isfinite(partial) | ((partial == 0.0) & (zeros == np.equal(xs[p], 0.0))))
+        if len(again):
+            partial = partial.copy()
+            columns = [np.broadcast_to(x, partial.shape) for x in xs]
+            for s in again:
+                partial[s] = products_of_others([float(c[s]) for c in columns])[p]
+        out.append(gy * partial)
+    return out
 
 
 def _pick(np: Any, xs: Sequence[Array], better: str) -> Array:
