@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 
 import pytest
@@ -130,3 +132,52 @@ def test_arity() -> None:
         ("tanh", "1"),
         ("relu", "1"),
     ]
+
+
+def test_every_op_has_every_backend() -> None:
+    # The op table holds maths only; each backend writes every op in its own terms.
+    from engine.ops import Op
+    from engine.run.kernels import KERNELS
+    from engine.run.templates import TEMPLATES
+
+    assert list(TEMPLATES) == list(OPS) == list(KERNELS)
+    assert [f.name for f in dataclasses.fields(Op)] == [
+        "name",
+        "min_arity",
+        "max_arity",
+        "forward",
+        "grad",
+        "formula",
+        "grad_formula",
+        "kink",
+        "fault",
+        "total",
+    ]
+
+
+EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-200, -1e-160, 5e-324, 1e200, -1e300, 1.7976931348623157e308]
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_grad_never_raises_where_forward_is_finite(name: str) -> None:
+    op = OPS[name]
+    for arity in {op.min_arity, op.min_arity + 1} if op.max_arity is None else {op.min_arity}:
+        for xs in itertools.product(EDGES, repeat=arity):
+            try:
+                y = op.forward(*xs)
+            except (ArithmeticError, ValueError):
+                continue
+            if math.isfinite(y):
+                partials = op.grad(xs, y)  # may be inf or nan, never an exception
+                assert len(partials) == arity and all(isinstance(p, float) for p in partials), (name, xs)
+
+
+def test_products_of_others_keep_a_representable_partial() -> None:
+    from engine.ops import products_of_others
+
+    # 1e200·1e200 overflows on the way, though the product with 1e-300 is 1e100 (2e400 is truly infinite)
+    assert products_of_others([2.0, 1e-300, 1e200, 1e200]) == (1e100, math.inf, 2e-100, 2e-100)
+    # 1e-200·1e-200 underflows to 0 on the way, though the product with 1e300 is 1e-100
+    assert products_of_others([1e-200, 1e-200, 1e300, 2.0])[3] == pytest.approx(1e-100, rel=1e-15)
+    # a product that is truly too small, or has a zero among the others, stays 0
+    assert products_of_others([0.0, 3.0, 1e-200, 1e-200]) == (0.0, 0.0, 0.0, 0.0)

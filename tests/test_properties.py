@@ -74,3 +74,32 @@ def test_gradients_agree_with_sympy(circuit: tuple[dict[str, float], dict[str, t
         return
     assert result.value == pytest.approx(value(expr, symbols, inputs), rel=1e-9, abs=1e-12)
     assert {n: result.grads[n] for n in inputs} == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_the_oracle_sees_a_tie_that_rounding_hides() -> None:
+    # σ(x) + σ(−x) is exactly 1, so max(·, 1) sits on its kink; 30-digit Floats made this a
+    # zero with no digits ('0.e-190'), which sympy's Max refuses to compare
+    inputs = {"x0": 0.7}
+    gates: dict[str, tuple[str, list[str | float]]] = {
+        "g0": ("sigmoid", ["x0"]),
+        "g1": ("neg", ["x0"]),
+        "g2": ("sigmoid", ["g1"]),
+        "g3": ("add", ["g0", "g2"]),
+        "g4": ("max", ["g3", 1.0]),
+        "g5": ("mul", ["g4", "x0"]),
+    }
+    expr, symbols = circuit_expression(inputs, gates, "g5")
+    with pytest.raises(OnKink):
+        gradients(expr, symbols, inputs)
+
+
+def test_the_oracle_compares_tiny_numbers_exactly() -> None:
+    inputs = {"x0": 1.5}
+    gates: dict[str, tuple[str, list[str | float]]] = {
+        "g0": ("mul", ["x0", 1e-140]),
+        "g1": ("relu", ["g0"]),
+        "g2": ("mul", ["g1", "x0"]),
+        "dead": ("log", [0.0]),  # outside its domain, and not read by the output
+    }
+    expr, symbols = circuit_expression(inputs, gates, "g2")
+    assert gradients(expr, symbols, inputs) == {"x0": pytest.approx(3e-140, rel=1e-15)}

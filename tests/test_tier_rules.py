@@ -28,7 +28,9 @@ TINY_DIVISOR = "inputs: {x: 2}\ngates:\n  f: {op: div, in: [x, 1e-200]}\n"
 OVERFLOWING_CHECK = (
     "inputs: {x: 0}\ngates:\n  a: {op: mul, in: [x, 1e300]}\n  r: {op: relu, in: [a]}\n  f: {op: mul, in: [r, 1e14]}\n"
 )
-CANCELLING_SUM = "inputs: {x: 0.1, y: 0.2, z: -0.3}\ngates:\n  s: {op: add, in: [x, y, z]}\n  f: {op: div, in: [1.0, s]}\n"
+CANCELLING_SUM = (
+    "inputs: {x: 0.1, y: 0.2, z: -0.3}\ngates:\n  s: {op: add, in: [x, y, z]}\n  f: {op: div, in: [1.0, s]}\n"
+)
 
 
 def circuit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -45,7 +47,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 @pytest.fixture
 def compile_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every structure is compiled on its first evaluation (the generated-code tier)."""
-    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 0.0)
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 0.0)
 
 
 # Gates that do not reach the output
@@ -56,7 +58,8 @@ def test_a_dead_gates_fault_is_a_warning_cli(tmp_path: Path) -> None:
     proc = circuit("eval", "dead.yaml", cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (
         0,
-        "dead: f = 1\nwire ┃ value ┃ ∂f/∂wire\n━━━━━╇━━━━━━━╇━━━━━━━━━\nf    │     1 │        1\nx    │     0 │        1\n",
+        "dead: f = 1\nwire ┃ value ┃ ∂f/∂wire\n━━━━━╇━━━━━━━╇━━━━━━━━━\n"
+        "f    │     1 │        1\nx    │     0 │        1\n",
     )
     assert proc.stderr == (
         "dead.yaml:5:3: warning[unused-gate] gate 'dead' does not affect the output 'f'\n"
@@ -69,7 +72,7 @@ def test_a_dead_gates_fault_is_a_warning_cli(tmp_path: Path) -> None:
 @pytest.mark.parametrize("tier", ["interpreted", "compiled"])
 def test_a_dead_gates_fault_is_a_warning_in_every_tier(tier: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if tier == "compiled":
-        monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_STEP", 0.0)
+        monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 0.0)
     text = DEAD.replace("output: f\n", "  after: {op: neg, in: [dead]}\n  fine: {op: neg, in: [x]}\noutput: f\n")
     c = engine.parse_circuit(text, name="dead")
     for _ in range(3):  # the first evaluation interprets; the next ones run compiled code when asked to
@@ -217,7 +220,9 @@ def test_json_writers_refuse_nan_and_infinity() -> None:
         with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
             to_json({"value": bad})
         with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
-            results_json("c.yaml", "c", ["x"], "f", {"x": np.array([1.0]), "f": np.array([bad])}, {"x": np.ones(1)}, [2])
+            results_json(
+                "c.yaml", "c", ["x"], "f", {"x": np.array([1.0]), "f": np.array([bad])}, {"x": np.ones(1)}, [2]
+            )
     assert json.loads(json_schema_text())["$schema"]
 
 

@@ -315,7 +315,8 @@ def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
     if program.live <= chunk:
         fused = _compile_function(_fused_source(program, globals_), "run", globals_)
         return Compiled(program.key, len(program.steps), fused, (), ())  # type: ignore[arg-type]
-    forward, backward = [], []
+    forward: list[Any] = []
+    backward: list[Any] = []
     for fsource, bsource in _chunk_sources(program, chunk, globals_):
         forward.append(_compile_function(fsource, "f", globals_))
         backward.append(_compile_function(bsource, "b", globals_))
@@ -325,7 +326,7 @@ def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
         len(program.steps),
         None,
         tuple(forward),
-        tuple(backward),  # type: ignore[arg-type]
+        tuple(backward),
         tuple(_checked_values(program)),
         tuple(_checked_grads(program)),
     )
@@ -403,7 +404,8 @@ _TIER = _Tier()
 
 
 def _terms(program: Program) -> int:
-    return len(program.steps) + sum(len(step.args) for step in program.steps)
+    live = program.steps[: program.live]  # gates the output does not read are never compiled
+    return len(live) + sum(len(step.args) for step in live)
 
 
 def compiled(program: Program) -> Compiled:

@@ -225,7 +225,9 @@ def numerical_gradients(
             point[slot] = x - h
             below = forward(program, point)[program.output]
         except DomainFault as fault:
-            checks.append(GradientCheck(slot, a, None, None, None, f"the perturbed point faults: {fault.first.message}"))
+            checks.append(
+                GradientCheck(slot, a, None, None, None, f"the perturbed point faults: {fault.first.message}")
+            )
             continue
         finally:
             point[slot] = x

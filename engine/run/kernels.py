@@ -135,7 +135,5 @@ KERNELS: dict[str, Kernel] = {
     "min": Kernel(lambda np, *xs: _pick(np, xs, "less"), _tie_grad),
     "sigmoid": Kernel(_sigmoid, _each(lambda np, xs, y: y * (1.0 - y))),
     "tanh": Kernel(lambda np, a: np.tanh(a), _each(lambda np, xs, y: 1.0 - y * y)),
-    "relu": Kernel(
-        lambda np, a: np.where(a > 0.0, a, 0.0), _each(lambda np, xs, y: np.where(xs[0] > 0.0, 1.0, 0.0))
-    ),
+    "relu": Kernel(lambda np, a: np.where(a > 0.0, a, 0.0), _each(lambda np, xs, y: np.where(xs[0] > 0.0, 1.0, 0.0))),
 }
