@@ -12,6 +12,7 @@ examples; ``-m slow`` runs many more.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,11 +87,14 @@ def scalar(program: Program, point: list[float], code: codegen.Compiled | None) 
         values, grads = interpreter.run(program, point) if code is None else codegen.run(program, code, point)
     except DomainFault as fault:
         return ("fault", str(fault))
+    live = program.n_inputs + program.live
+    assert all(map(math.isfinite, values[:live])) and all(map(math.isfinite, grads)), "a result is never NaN or inf"
     dead = [(fault.step, str(fault)) for fault in interpreter.forward_dead(program, values)]
     return bits(values), bits(grads), dead
 
 
 def check_scalar_tiers(text: str, points: list[list[float]]) -> None:
+    """The generated code (fused and cut into chunks) gives the interpreter's outcome at every point."""
     program = engine.parse_circuit(text, name="t").program
     for chunk in (1, 3, codegen.CHUNK):
         code = codegen.compile_program(program, chunk=chunk)
@@ -99,6 +103,8 @@ def check_scalar_tiers(text: str, points: list[list[float]]) -> None:
 
 
 def check_vectorised(text: str, points: list[list[float]]) -> None:
+    """numpy over all points gives each point's interpreter outcome: the first faulting sample, or
+    every value and gradient, and the same dead-gate faults and missing values."""
     program = engine.parse_circuit(text, name="t").program
     expected = [scalar(program, point, None) for point in points]
     faults = [i for i, outcome in enumerate(expected) if outcome[0] == "fault"]

@@ -1,13 +1,17 @@
-"""Running a `Program`: forward values, backward gradients, domain faults, and the
-numerical gradient check.
+"""Running a `Program`: the reference tier — forward values, backward gradients,
+domain faults, and the numerical gradient check.
 
 Plain Python over lists of floats — no networkx, pydantic or yaml here. Forward
-runs the steps in topological order; backward seeds ∂output/∂output = 1 and walks
-the steps in reverse, adding ``upstream · ∂y/∂x`` into every argument slot (``+=``,
-so fan-out accumulates: f = x·x + x at x = 3 gives ∂f/∂x = 7).
+runs the live steps (those the output depends on) in topological order; backward
+seeds ∂output/∂output = 1 and walks them in reverse, adding ``upstream · ∂y/∂x``
+into the slot of every argument that depends on an input (``+=``, so fan-out
+accumulates: f = x·x + x at x = 3 gives ∂f/∂x = 7). The other tiers reproduce
+exactly these numbers (docs/evaluation.md).
 
-A non-finite value anywhere (log of 0, overflow, 0/0, NaN) stops the evaluation
-with a `DomainFault` naming the step; nothing returns NaN silently.
+A non-finite value in a live step or an accumulated gradient (log of 0, overflow,
+0/0, NaN) stops the evaluation with a `DomainFault` naming the step; nothing
+returns NaN silently. Steps the output does not depend on run last
+(`forward_dead`): their faults are returned, not raised.
 """
 
 from __future__ import annotations

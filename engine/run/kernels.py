@@ -83,6 +83,10 @@ def _pick(np: Any, xs: Sequence[Array], better: str) -> Array:
 
 
 def _tie_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Positions) -> list[Array]:
+    if len(xs) == 2:  # the share is 1, ½ on a tie, else 0: y equals a exactly where a is not beaten by b
+        a, b = xs
+        tie = 0.5 * np.equal(a, b)
+        return [gy * (np.not_equal(xs[1 - p], y) + tie) for p in positions]
     hits = [np.equal(x, y) for x in xs]
     count = functools.reduce(np.add, [h.astype(float) for h in hits])
     share = 1.0 / count
@@ -91,13 +95,14 @@ def _tie_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Posi
 
 def _sigmoid(np: Any, a: Array) -> Array:
     # The scalar op's two branches: 1/(1 + e^−a) for a ≥ 0, e^a/(1 + e^a) below; e^−|a| is both.
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _power_or_inf(np: Any, a: Array, b: Array) -> Array:
-    # numpy already returns inf (overflow, 0 to a negative power) and nan (negative base, fractional power)
-    return np.power(a, b)
+    # (masked ufuncs into one array: a fresh array per step costs page faults over big batches)
+    e = np.abs(a)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    y = e + 1.0
+    positive = a >= 0.0
+    np.divide(1.0, y, out=y, where=positive)
+    return np.divide(e, y, out=y, where=~positive)
 
 
 def _pow_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Positions) -> list[Array]:
@@ -105,7 +110,8 @@ def _pow_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Posi
     out = []
     for p in positions:
         if p == 0:
-            partial = np.where(np.not_equal(b, 0.0), b * _power_or_inf(np, a, b - 1.0), 0.0)
+            # np.power gives inf and nan where the op's _pow_or_inf does (overflow, 0^−k, (−a)^½)
+            partial = np.where(np.not_equal(b, 0.0), b * np.power(a, b - 1.0), 0.0)
         else:
             positive = np.greater(a, 0.0)
             partial = np.where(
