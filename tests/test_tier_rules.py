@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -264,3 +265,24 @@ def test_an_n_ary_product_whose_partial_overflows_on_the_way(tmp_path: Path) -> 
     write(tmp_path, "data.csv", "x\n1\n")
     proc = circuit("eval", "m.yaml", "--inputs", "data.csv", cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, "x,f,df/dx\n1.0,1e+100,1e+100\n")
+
+
+@pytest.mark.timeout(120)
+def test_watch_json_stays_ok_while_the_structure_gets_compiled(tmp_path: Path) -> None:
+    from tests.test_watch_cli import Watch
+    from tests.watchkit import save_atomic
+
+    (tmp_path / "w").mkdir()
+    path = write(tmp_path / "w", "p.yaml", CONSTANT_EXPONENT)
+    watch = Watch("--format", "json", "w", cwd=tmp_path)
+    events = [watch.event()]
+    for x in range(3, 23):  # enough evaluations for the structure to earn its compiled code
+        save_atomic(path, CONSTANT_EXPONENT.replace("x: 2", f"x: {x}"))
+        events.append(watch.event())
+        while events[-1]["result"]["values"]["x"] != float(x):
+            events.append(watch.event())
+    assert {(e["result"]["status"], e["result"]["grads"]["x"], e["result"]["grads"]["c"]) for e in events} == {
+        ("ok", -8.0, 0.0)
+    }
+    code, stderr = watch.finish(signal.SIGTERM)
+    assert (code, stderr) == (0, "")
