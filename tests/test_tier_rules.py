@@ -4,6 +4,7 @@ one summation rule, constant gates over a dataset, n-ary products, and JSON with
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -225,6 +226,19 @@ def test_json_writers_refuse_nan_and_infinity() -> None:
                 "c.yaml", "c", ["x"], "f", {"x": np.array([1.0]), "f": np.array([bad])}, {"x": np.ones(1)}, [2]
             )
     assert json.loads(json_schema_text())["$schema"]
+
+
+def test_every_json_writer_in_the_package_refuses_nan() -> None:
+    package = Path(engine.__file__).parent
+    writers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr in ("dump", "dumps") and ast.unparse(func.value) == "json":
+                assert isinstance(node, ast.Call)
+                options = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                writers.append((path.relative_to(package).as_posix(), options.get("allow_nan")))
+    assert writers and {allow for _, allow in writers} == {"False"}, writers
 
 
 # One summation rule, constant gates and n-ary products over datasets
