@@ -62,7 +62,6 @@ _GLOBALS: dict[str, object] = {
     "_log": math.log,
     "_sqrt": math.sqrt,
     "_tanh": math.tanh,
-    "_fsum": math.fsum,
     "__builtins__": {"max": max, "min": min, "abs": abs},
 }
 
