@@ -167,3 +167,14 @@ def test_compiled_code_equals_the_interpreter_long(case: tuple[str, list[list[fl
 @given(circuits(IEEE_OPS))
 def test_numpy_equals_the_interpreter_long(case: tuple[str, list[list[float]]]) -> None:
     check_vectorised(*case)
+
+
+def test_a_rerun_sample_leaves_gates_of_constants_alone() -> None:
+    # the checked sum 1e308 + 1 + 1e308 overflows, so the sample is rerun by the interpreter,
+    # which finds no fault; c (constants only) is one number for every sample, not an array
+    text = (
+        "inputs: {x: 1.0}\ngates:\n  c: {op: add, in: [0.5, 0.5]}\n  a: {op: add, in: [x, 0.0]}\n"
+        "  b: {op: sub, in: [a, c]}\noutput: b\n"
+    )
+    check_vectorised(text, [[1e308], [2.0]])
+    check_scalar_tiers(text, [[1e308], [2.0]])
