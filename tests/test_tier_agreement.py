@@ -109,7 +109,8 @@ def check_vectorised(text: str, points: list[list[float]]) -> None:
     expected = [scalar(program, point, None) for point in points]
     faults = [i for i, outcome in enumerate(expected) if outcome[0] == "fault"]
     try:
-        values, grads, dead = arrays.run(program, np.array(points, dtype=float).T)
+        dead: list[arrays.DeadFault] = []
+        values, grads = arrays.run(program, np.array(points, dtype=float).T, dead=dead)
     except SampleFault as fault:
         assert faults and (fault.sample, str(fault.fault)) == (faults[0], expected[faults[0]][1]), text
         return

@@ -132,7 +132,7 @@ def run(
             if not step.op.total:
                 np.add(checked, y, out=checked)
         if backward:
-            _backward(np, program, values, grads, shared, n, all_grads)
+            _backward(np, program, values, grads, shared, n, all_grads, lane)
         bad = ~np.isfinite(checked)
         every = False  # a shared slot's sum is not finite: which sample is unknown
         for slot in range(n_in):
@@ -174,10 +174,18 @@ def _forward(np: Any, step: Step, values: list[Any], shared: list[bool]) -> Any:
 
 
 def _backward(
-    np: Any, program: Program, values: list[Any], grads: list[Any], shared: list[bool], n: int, all_grads: bool
+    np: Any,
+    program: Program,
+    values: list[Any],
+    grads: list[Any],
+    shared: list[bool],
+    n: int,
+    all_grads: bool,
+    lane: bool,
 ) -> None:
     borrowed = [False] * program.n_slots
-    grads[program.output] = float(n) if shared[program.output] else np.ones(n)
+    # the output's gradient, summed over the samples when it is the same for all of them (a parameter's lane)
+    grads[program.output] = float(n) if lane and shared[program.output] else np.ones(n)
     steps = program.steps
     for index in range(program.live - 1, -1, -1):
         step = steps[index]
