@@ -239,18 +239,11 @@ class Circuit:
 
     def dead_gate_warning(self, fault: DomainFault, where: str = "") -> Issue:
         """The warning for a fault of a gate the output does not depend on (it gets no value)."""
-        issue = fault.first
-        return self.source.place(
-            Issue(
-                issue.code,
-                issue.message + where,
-                self.path,
-                hint=f"the output '{self.output}' does not depend on '{fault.gate}', so it has no value; "
-                "remove the gate or change its inputs",
-                severity="warning",
-            ),
-            ("gates", fault.gate),
-            key=True,
+        hint = f"the output '{self.output}' does not depend on '{fault.gate}', so it has no value; "
+        return replace(
+            self.locate_fault(fault, where).first,
+            severity="warning",
+            hint=hint + "remove the gate or change its inputs",
         )
 
     def _expectations(self, values: list[float], grads: list[float]) -> list[Check]:
