@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).parent / "benchmarks" / "bench_perf.py"
+BENCH = Path(__file__).parents[1] / "benchmarks" / "bench_perf.py"
 
 
 @pytest.mark.timeout(300)
@@ -31,7 +31,7 @@ def test_benchmark_runs_at_tiny_sizes() -> None:
         capture_output=True,
         text=True,
         timeout=280,
-        cwd=BENCH.parents[2],
+        cwd=BENCH.parents[1],
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

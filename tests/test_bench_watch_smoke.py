@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).parent / "benchmarks" / "bench_watch.py"
+BENCH = Path(__file__).parents[1] / "benchmarks" / "bench_watch.py"
 
 
 @pytest.mark.timeout(120)

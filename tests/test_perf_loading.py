@@ -12,7 +12,7 @@ import pytest
 import engine
 from engine.run import codegen
 
-sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from dag import random_dag  # noqa: E402
 from floors import python_floor  # noqa: E402
 

@@ -14,7 +14,7 @@ def test_benchmark_runs_small() -> None:
     done = subprocess.run(
         [
             sys.executable,
-            str(REPO / "tests" / "benchmarks" / "bench_batch.py"),
+            str(REPO / "benchmarks" / "bench_batch.py"),
             "--small",
             "20",
             "--large",

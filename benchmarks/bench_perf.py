@@ -2,7 +2,7 @@
 
 Run from the repository root (after ``pip install -e '.[bench]'``)::
 
-    python tests/benchmarks/bench_perf.py
+    python benchmarks/bench_perf.py
 
 Everything is measured in one run on one machine and reported as ratios, plus
 a markdown table of ns per gate (forward + backward). All implementations must
@@ -44,7 +44,7 @@ from dag import random_dag  # noqa: E402
 import engine  # noqa: E402
 from engine.run import codegen  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CIRCUIT = Path(sys.executable).with_name("circuit")
 
 

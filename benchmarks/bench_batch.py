@@ -12,7 +12,7 @@ temporary folder, then measures:
 Targets on a 2-core machine: overhead ≤ 2 ms per small circuit; ``jobs=2`` ≥ 1.7×
 ``jobs=1`` on the large set; ``circuit --help`` ≤ 150 ms.
 
-Run: ``python tests/benchmarks/bench_batch.py`` (``--small/--large/--gates`` shrink it).
+Run: ``python benchmarks/bench_batch.py`` (``--small/--large/--gates`` shrink it).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ delivery of its event, minus the debounce (the quiet period is waited on
 purpose). Targets: median ≤ 30 ms and p95 ≤ 100 ms above the debounce for
 circuits up to 1,000 gates.
 
-    python tests/benchmarks/bench_watch.py [--sizes 10 100 1000] [--saves 40] [--debounce-ms 50] [--poll] [--cli]
+    python benchmarks/bench_watch.py [--sizes 10 100 1000] [--saves 40] [--debounce-ms 50] [--poll] [--cli]
 
 ``--cli`` measures ``circuit watch --format json`` end to end, through its pipe.
 """
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: `tests` is a package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `tests` is a package
 
 import engine  # noqa: E402
 from tests.watchkit import save_atomic, save_in_place  # noqa: E402 - the saves the watch tests make
