@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(1)
     print(
         f"# watch latency above a {args.debounce_ms:g} ms debounce; {args.saves} saves per row; "
-        f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; Python {platform.python_version()}, "
+        f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; "
+        f"Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs"
     )
     print(f"{'gates':>6} {'save':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'eval ms':>8}  target")

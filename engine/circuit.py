@@ -24,7 +24,7 @@ from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec
 from engine.format.model import CircuitFile, CircuitSpec
 from engine.format.placement import Document, Placement
 from engine.program import Program
-from engine.result import Array, Check, GradsWanted, Result, Samples, Status, sample_label
+from engine.result import Array, Check, GradsWanted, Result, Samples, Status, WireNumbers, sample_label
 from engine.run import codegen, interpreter
 from engine.run.interpreter import DomainFault
 
@@ -130,8 +130,6 @@ class Circuit:
                 checks += self._gradient_check(point, values, grads, check_tolerance, warnings)
         except DomainFault as fault:
             raise self.locate_fault(fault) from None
-        named_values = dict(zip(program.wires, values))
-        named_grads = dict(zip(program.wires, grads))
         status: Status = "ok" if all(c.passed for c in checks) else "failed"
         return Result(
             self.path,
@@ -139,8 +137,8 @@ class Circuit:
             status,
             program.output_name,
             values[program.output],
-            named_values,
-            named_grads,
+            WireNumbers(program.wires, program.index, values),
+            WireNumbers(program.wires, program.index, grads),
             tuple(checks),
             (),
             tuple(warnings),

@@ -7,9 +7,9 @@ compiles them once per circuit *structure* (`Program.key`), so value-only edits
 never recompile.
 
 * Small programs become one fused function (forward then backward, all locals).
-  Larger ones are cut into chunks of `CHUNK` steps, each compiled on its own,
-  so compile memory stays flat; chunks hand values and gradients over through
-  two lists.
+  Larger ones are cut into even chunks of at most `CHUNK` steps, each compiled
+  on its own, so compile memory stays flat; chunks hand values and gradients
+  over through two lists.
 * The generated code performs exactly the interpreter's float operations in the
   same order (gradients are accumulated in the same reverse order, and a step
   with a zero upstream gradient is skipped), and checks nothing per gate. Only
@@ -45,8 +45,10 @@ from typing import Any
 from engine.program import Program
 from engine.run import interpreter
 
-CHUNK = 1000
-"""Steps per compiled function (bounds compile memory; larger fuse less)."""
+CHUNK = 5000
+"""Most steps per compiled function: compile memory grows with it (~6 KB a step), run
+time shrinks (each chunk boundary moves every value and gradient through lists);
+docs/performance.md has the measured trade."""
 COMPILE_SECONDS_PER_TERM = 13e-6
 """Estimated compile cost per term of generated code (a step or one of its operands), against which
 interpreting time is weighed: priced by the code a program generates, not by its gates, since one
@@ -75,20 +77,18 @@ class Compiled:
     Attributes:
         fused: forward+backward in one function of the inputs (small programs), else
             None; it also returns the numbers to check (see `run`).
-        forward: chunk functions ``f(V)`` writing their gates' values into V, in order.
+        forward: chunk functions ``f(V)`` writing their gates' values into V, in order;
+            each returns its values to check (gates of ops that are not total).
         backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order;
-            each returns the sum of what it sent to literal constants (to be checked).
-        checked: value slots to check after a chunked run (gates of non-total ops).
-        checked_grads: gradient slots to check after a chunked run.
+            each returns its gradients to check (what it sent to literal constants,
+            and its masking gates').
     """
 
     key: str
     n_steps: int
     fused: Callable[[Sequence[float]], tuple[Values, Values, tuple[float, ...]]] | None
-    forward: tuple[Callable[[Values], None], ...]
-    backward: tuple[Callable[[Values, Values], float], ...]
-    checked: tuple[int, ...] = ()
-    checked_grads: tuple[int, ...] = ()
+    forward: tuple[Callable[[Values], tuple[float, ...]], ...]
+    backward: tuple[Callable[[Values, Values], tuple[float, ...]], ...]
 
 
 def _literal(x: float) -> str:
@@ -220,57 +220,70 @@ def _fused_source(program: Program, globals_: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _runs(slots: Sequence[int], gap: int = 3) -> Iterator[range]:
+    """Sorted `slots` as ranges that may include short gaps: one slice moves a range
+    (a local store per item) more cheaply than an index per slot (four instructions)."""
+    if not slots:
+        return
+    first = last = slots[0]
+    for slot in slots[1:]:
+        if slot - last > gap + 1:
+            yield range(first, last + 1)
+            first = slot
+        last = slot
+    yield range(first, last + 1)
+
+
+def _load(target: str, slots: Sequence[int], local: Callable[[int], str]) -> Iterator[str]:
+    """Statements copying `target`'s items at `slots` (and short gaps) into locals."""
+    for run in _runs(slots):
+        if len(run) == 1:
+            yield f"    {local(run[0])} = {target}[{run[0]}]"
+        else:
+            yield f"    {', '.join(local(s) for s in run)}, = {target}[{run.start}:{run.stop}]"
+
+
+def _store(target: str, slots: Sequence[int], local: Callable[[int], str]) -> Iterator[str]:
+    """Statements copying locals back into `target` at `slots` (as loaded by `_load`)."""
+    for run in _runs(slots):
+        yield f"    {target}[{run.start}:{run.stop}] = [{', '.join(local(s) for s in run)}]"
+
+
 def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[tuple[str, str]]:
-    """(forward source, backward source) per chunk of steps, in program order."""
-    n_in, n_wires = program.n_inputs, len(program.wires)
+    """(forward source, backward source) per chunk of steps, in program order.
+
+    Chunks hand values over in V and gradients in G (both indexed by slot); a
+    chunk's backward starts its gates' and its arguments' gradients from G (0.0
+    where no later chunk sent any), so the additions happen in the interpreter's
+    order.
+    """
+    n_in = program.n_inputs
     steps = program.steps
     live = _live(program)
-    # Which chunk touches each slot's gradient last in the backward sweep (lowest index).
-    bounds = [(start, min(start + chunk, len(steps))) for start in range(0, len(steps), chunk)]
-    first_toucher = [len(bounds)] * program.n_slots  # chunk processed first (highest index) per slot
-    for c in range(len(bounds) - 1, -1, -1):
-        start, stop = bounds[c]
-        for index in range(start, stop):
-            if live[steps[index].out]:
-                for slot in steps[index].args:
-                    if first_toucher[slot] == len(bounds) and slot < n_wires:
-                        first_toucher[slot] = c
-    for c, (start, stop) in enumerate(bounds):
+    for start in range(0, len(steps), chunk):
+        stop = min(start + chunk, len(steps))
         lo, hi = n_in + start, n_in + stop  # this chunk's gate slots
-        reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo and s < n_wires})
+        own = range(lo, hi)
+        reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo})  # constants are literals
+        sent = sorted({s for i in range(start, stop) if live[steps[i].out] for s in steps[i].args if s < lo})
         namer = _Namer(program)
         forward = [f"def f(V, {_LOCAL_HELPERS}):"]
-        forward += [f"    {namer.v(s)} = V[{s}]" for s in reads]
+        forward += _load("V", reads, namer.v)
         forward += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
-        forward.append(f"    V[{lo}:{hi}] = [{', '.join(namer.v(s) for s in range(lo, hi))}]")
+        forward += _store("V", own, namer.v)
+        checked = [namer.v(steps[i].out) for i in range(start, stop) if not steps[i].op.total]
+        forward.append(f"    return ({''.join(v + ', ' for v in checked)})")
         backward = [f"def b(V, G, {_LOCAL_HELPERS}):"]
-        backward.append(f"    {', '.join(namer.v(s) for s in range(lo, hi))}, = V[{lo}:{hi}]")
-        backward += [f"    {namer.v(s)} = V[{s}]" for s in reads]
-        touched: set[int] = set()
-        fresh: list[int] = []  # first touched here: start at 0
-        body: list[str] = []
-        for index in range(stop - 1, start - 1, -1):
-            out = steps[index].out
-            if not live[out]:
-                continue
-            if out not in touched:  # its gradient comes from later chunks (or the seed)
-                touched.add(out)
-                body.append(f"    {namer.g(out)} = G[{out}]")
-            for slot in steps[index].args:
-                if slot >= n_wires:
-                    continue  # constants get no gradient
-                if slot not in touched:
-                    touched.add(slot)
-                    if first_toucher[slot] != c or slot == program.output:
-                        body.append(f"    {namer.g(slot)} = G[{slot}]")
-                    else:
-                        fresh.append(slot)
-            body += _backward_lines(program, index, namer, globals_)
-        backward += _zeros(fresh, namer)
+        backward += _load("V", [*reads, *own], namer.v)
+        backward += _load("G", [*sent, *own], namer.g)
         backward.append("    _k = 0.0")
-        backward += body
-        backward += [f"    G[{s}] = {namer.g(s)}" for s in sorted(touched)]
-        backward.append("    return _k")
+        for index in range(stop - 1, start - 1, -1):
+            if live[steps[index].out]:
+                backward += _backward_lines(program, index, namer, globals_)
+        backward += _store("G", [*sent, *own], namer.g)
+        # every non-finite gradient reaches an input, a constant (_k) or a masking gate
+        masking = [namer.g(steps[i].out) for i in range(start, stop) if steps[i].op.masks]
+        backward.append(f"    return (_k, {''.join(g + ', ' for g in masking)})")
         yield "\n".join(forward) + "\n", "\n".join(backward) + "\n"
 
 
@@ -308,23 +321,17 @@ def _without_positions(code: CodeType) -> CodeType:
 def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
     """Generate and compile the code of `program` (no caching; see `compiled`)."""
     globals_ = dict(_GLOBALS)
-    if len(program.steps) <= chunk:
+    n_steps = len(program.steps)
+    if n_steps <= chunk:
         fused = _compile_function(_fused_source(program, globals_), "run", globals_)
-        return Compiled(program.key, len(program.steps), fused, (), ())  # type: ignore[arg-type]
+        return Compiled(program.key, n_steps, fused, (), ())  # type: ignore[arg-type]
+    chunks = -(-n_steps // chunk)
     forward, backward = [], []
-    for fsource, bsource in _chunk_sources(program, chunk, globals_):
+    for fsource, bsource in _chunk_sources(program, -(-n_steps // chunks), globals_):  # chunks of even size
         forward.append(_compile_function(fsource, "f", globals_))
         backward.append(_compile_function(bsource, "b", globals_))
     backward.reverse()
-    return Compiled(
-        program.key,
-        len(program.steps),
-        None,
-        tuple(forward),
-        tuple(backward),  # type: ignore[arg-type]
-        tuple(_checked_values(program)),
-        tuple(_checked_grads(program)),
-    )
+    return Compiled(program.key, n_steps, None, tuple(forward), tuple(backward))  # type: ignore[arg-type]
 
 
 _isfinite = math.isfinite
@@ -346,18 +353,14 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
                 return values, grads
         else:
             values = [*inputs, *([0.0] * len(program.steps)), *program.constants]
+            total = 0.0  # of every number that may be the first non-finite one
             for f in code.forward:
-                f(values)
+                total += sum(f(values))
             grads = [0.0] * len(values)
             grads[program.output] = 1.0
-            to_constants = 0.0  # gradient sent to literal constants: reported nowhere, but checked
             for b in code.backward:
-                to_constants += b(values, grads)
-            if _isfinite(
-                sum(map(values.__getitem__, code.checked))
-                + sum(map(grads.__getitem__, code.checked_grads))
-                + to_constants
-            ):
+                total += sum(b(values, grads))
+            if _isfinite(total + sum(grads[: program.n_inputs])):
                 return values, grads
     except (ArithmeticError, ValueError):
         pass
@@ -413,6 +416,11 @@ def compiled(program: Program) -> Compiled:
         code = compile_program(program)
         _TIER.put(code)
     return code
+
+
+def is_compiled(program: Program) -> bool:
+    """Whether `program`'s structure has earned its compiled code (and `evaluate` runs it)."""
+    return _TIER.get(program.key) is not None
 
 
 def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]:
