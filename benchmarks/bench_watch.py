@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `tests` is a package
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from docs_section import add_docs_option, machine, write_section  # noqa: E402
 
 import engine  # noqa: E402
 from tests.watchkit import save_atomic, save_in_place  # noqa: E402 - the saves the watch tests make
@@ -152,8 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debounce-ms", type=float, default=50.0)
     parser.add_argument("--poll", action="store_true", help="use the polling observer (50 ms interval)")
     parser.add_argument("--cli", action="store_true", help="run `circuit watch --format json` and read its pipe")
+    add_docs_option(parser)
     args = parser.parse_args(argv)
     random.seed(1)
+    where = machine()
+    table = [
+        "| gates | save | median ms | p95 ms | max ms | evaluation ms | target |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
     print(
         f"# watch latency above a {args.debounce_ms:g} ms debounce; {args.saves} saves per row; "
         f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; "
@@ -178,6 +187,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(evals):>8.2f}  {'met' if met else 'MISSED'}",
                 flush=True,
             )
+            table.append(
+                f"| {gates:,} | {label} | {median:.1f} | {p95:.1f} | {max(latencies):.1f} | "
+                f"{statistics.median(evals):.2f} | {'met' if met else 'missed'} |"
+            )
+    if not args.no_docs:
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python benchmarks/bench_watch.py", *given])
+        how = (
+            f"{args.saves} saves per row, {args.debounce_ms:g} ms debounce, "
+            f"{'polling' if args.poll else 'native'} observer, {'CLI through a pipe' if args.cli else 'Python API'}"
+        )
+        targets = f"Targets: median ≤ {TARGET_MEDIAN_MS:g} ms and p95 ≤ {TARGET_P95_MS:g} ms above the debounce."
+        write_section("watch", f"{where} `{command}` ({how}):\n\n" + "\n".join(table) + f"\n\n{targets}", args.docs)
     return 0 if ok else 1
 
 
