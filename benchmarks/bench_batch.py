@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `benchmarks` is a package
 
-from docs_section import add_docs_option, machine, write_section  # noqa: E402
+from benchmarks.docs import add_docs_option, machine, write_section  # noqa: E402
 
 BINARY = ("add", "sub", "mul", "max", "min")
 UNARY = ("tanh", "sigmoid")

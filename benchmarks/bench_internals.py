@@ -29,10 +29,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `benchmarks` is a package
 
-from dag import random_dag  # noqa: E402
-from docs_section import add_docs_option, machine, write_section  # noqa: E402
+from benchmarks.dag import random_dag  # noqa: E402
+from benchmarks.docs import add_docs_option, machine, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -39,14 +39,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `benchmarks` is a package
 sys.setrecursionlimit(100_000)  # micrograd builds its topological order recursively
 
-import floors  # noqa: E402
-from dag import random_dag  # noqa: E402
-from docs_section import add_docs_option, machine, write_section  # noqa: E402
-
 import engine  # noqa: E402
+from benchmarks import floors  # noqa: E402
+from benchmarks.dag import random_dag  # noqa: E402
+from benchmarks.docs import add_docs_option, machine, write_section  # noqa: E402
 from engine.run import codegen, interpreter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +167,7 @@ def scalar_section(sizes: Sequence[int], seed: int, budget: float, rows: list[di
 _COMPILE_PROBE = """
 import resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from dag import random_dag
+from benchmarks.dag import random_dag
 import engine
 from engine.run import codegen
 circuit = engine.parse_circuit(random_dag(int(sys.argv[2]), int(sys.argv[3])).yaml())
@@ -191,7 +190,7 @@ def chunk_section(n: int, seed: int, budget: float, figures: dict[str, Any]) -> 
     for size in sizes:
         code = codegen.compile_program(program, chunk=size)
         contenders[str(size)] = lambda c=code: codegen.run(program, c, point)
-        probe = [sys.executable, "-c", _COMPILE_PROBE, str(Path(__file__).parent), str(n), str(seed), str(size)]
+        probe = [sys.executable, "-c", _COMPILE_PROBE, str(ROOT), str(n), str(seed), str(size)]
         out = subprocess.run(probe, check=True, capture_output=True, text=True, cwd=ROOT).stdout.split()
         costs[size] = (float(out[0]), int(out[1]))
     medians = interleaved(contenders, budget)

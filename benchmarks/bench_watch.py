@@ -31,12 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `tests` is a package
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from docs_section import add_docs_option, machine, write_section  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `benchmarks` and `tests` are packages
 
 import engine  # noqa: E402
+from benchmarks.docs import add_docs_option, machine, write_section  # noqa: E402
 from tests.watchkit import save_atomic, save_in_place  # noqa: E402 - the saves the watch tests make
 
 TARGET_MEDIAN_MS = 30.0

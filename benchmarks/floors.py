@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dag import Dag
+from benchmarks.dag import Dag
 
 Outcome = tuple[float, list[float]]  # (output value, gradient of each input)
 

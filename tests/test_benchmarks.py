@@ -40,11 +40,13 @@ def docs(tmp_path: Path) -> Path:
 
 
 def test_every_script_has_its_section_and_the_page_its_prose(docs: Path) -> None:
-    scripts = sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS.glob("bench_*.py"))
-    assert scripts == ["batch", "internals", "perf", "watch"]
-    for name in scripts:
-        section(docs, name)
-        assert f"`benchmarks/bench_{name}.py`" in docs.read_text()
+    scripts = sorted(BENCHMARKS.glob("bench_*.py"))
+    assert len(scripts) >= 6
+    for script in scripts:
+        names = re.findall(r'write_section\(\s*"([\w-]+)"', script.read_text())
+        assert len(names) == 1, f"{script.name} writes one section"
+        section(docs, names[0])
+        assert f"`benchmarks/{script.name}`" in docs.read_text()
 
 
 def test_bench_perf(docs: Path) -> None:
@@ -81,4 +83,4 @@ def test_bench_internals(docs: Path) -> None:
     done = run_benchmark("bench_internals.py", ["--gates", "300", "--repeats", "1"], docs)
     assert done.returncode == 0, done.stderr
     rows = [line for line in section(docs, "internals").splitlines() if line.startswith("| ")]
-    assert len(rows) == 2 + 6 and all(row.endswith("% |") for row in rows[2:])
+    assert len(rows) == 1 + 6 and all(row.endswith("% |") for row in rows[1:])  # a header, then one row a trick

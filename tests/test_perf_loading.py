@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import gc
-import sys
 from pathlib import Path
 
 import pytest
 
 import engine
+from benchmarks.dag import random_dag
+from benchmarks.floors import python_floor
 from engine.run import codegen
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-from dag import random_dag  # noqa: E402
-from floors import python_floor  # noqa: E402
 
 
 @pytest.mark.parametrize("enabled", [True, False])
