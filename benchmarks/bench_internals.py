@@ -7,12 +7,8 @@ turns, on the target it claims to serve:
   (`engine.run.codegen`), for the memory a loaded, compiled circuit holds;
 * ``__pydantic_fields_set__``: gates given the same keys share one fields-set
   (`engine.format.model`), for the memory a loaded circuit holds;
-* ``sys.intern``: wire names interned while loading (`engine.format.loader`), for
-  the memory a loaded circuit holds and the time to load it;
 * ``gc.freeze()`` at exit (`engine.cli.app.run`), for one-shot ``circuit eval``
-  of a big file;
-* the plain table renderer (`engine.cli.plain`), for ``circuit eval`` of the seed
-  circuit into a pipe, where rich need not be imported.
+  of a big file.
 
 A trick is worth keeping when it buys at least 10% (the last column).
 
@@ -38,21 +34,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Child programs print one number. {patch} is a statement that turns the trick off (or `pass`).
 _HELD = """
-import gc, sys, time, tracemalloc
+import gc, sys, tracemalloc
 import engine, engine.circuit, engine.compile.graph, engine.format.loader, engine.format.model
 from engine.run import codegen
 {patch}
 text = open(sys.argv[1]).read()
-if sys.argv[2] != "time":
-    tracemalloc.start()
-started = time.perf_counter()
+tracemalloc.start()
 circuit = engine.parse_circuit(text)
-loaded = time.perf_counter() - started
 if sys.argv[2] == "compile":
     code = codegen.compile_program(circuit.program)
 del text
 gc.collect()
-print(tracemalloc.get_traced_memory()[0] if sys.argv[2] != "time" else loaded)
+print(tracemalloc.get_traced_memory()[0])
 """
 
 _WALL = """
@@ -78,7 +71,7 @@ class Trick:
     unit: str
     child: str  # _HELD or _CLI
     patch: str
-    mode: str = ""  # _HELD's mode: "load", "compile" or "time"
+    mode: str = ""  # _HELD's mode: "load" or "compile"
     args: tuple[str, ...] = ()  # _CLI's arguments after `eval`; "BIG" is the big file
 
 
@@ -100,36 +93,12 @@ TRICKS = [
         "load",
     ),
     Trick(
-        "`sys.intern` of wire names",
-        "memory held by a loaded circuit",
-        "bytes/gate",
-        _HELD,
-        "engine.format.loader._intern = str",
-        "load",
-    ),
-    Trick(
-        "`sys.intern` of wire names",
-        "time to load a circuit",
-        "µs/gate",
-        _HELD,
-        "engine.format.loader._intern = str",
-        "time",
-    ),
-    Trick(
         "`gc.freeze()` at exit",
         "`circuit eval --format json` of the big file, wall time",
         "ms",
         _CLI,
         "import gc; gc.freeze = lambda: None",
         args=("BIG", "--format", "json"),
-    ),
-    Trick(
-        "plain table renderer (no rich)",
-        "`circuit eval circuits/seed.yaml` into a pipe, wall time",
-        "ms",
-        _CLI,
-        "import engine.cli.render as r; r.wants_plain = lambda stream: False",
-        args=("circuits/seed.yaml",),
     ),
 ]
 
@@ -139,7 +108,7 @@ def measure(trick: Trick, off: bool, big: Path, gates: int) -> float:
     if trick.child is _HELD:
         argv = [sys.executable, "-c", _HELD.format(patch=patch), str(big), trick.mode]
         out = float(subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
-        return out / gates * (1e6 if trick.mode == "time" else 1.0)
+        return out / gates
     cli = [str(big) if arg == "BIG" else arg for arg in trick.args]
     argv = [sys.executable, "-c", _WALL, sys.executable, "-c", _CLI.format(patch=patch), "eval", *cli]
     return float(subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout) * 1000

@@ -83,4 +83,4 @@ def test_bench_internals(docs: Path) -> None:
     done = run_benchmark("bench_internals.py", ["--gates", "300", "--repeats", "1"], docs)
     assert done.returncode == 0, done.stderr
     rows = [line for line in section(docs, "internals").splitlines() if line.startswith("| ")]
-    assert len(rows) == 1 + 6 and all(row.endswith("% |") for row in rows[1:])  # a header, then one row a trick
+    assert len(rows) == 1 + 3 and all(row.endswith("% |") for row in rows[1:])  # a header, then one row a trick
