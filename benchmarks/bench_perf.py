@@ -100,17 +100,24 @@ def warm_up(circuit: engine.Circuit) -> None:
 
 def first_calls(n: int, seed: int, repeats: int) -> tuple[float, float]:
     """Median seconds of the first `evaluate()` of a structure never seen before, and of the
-    interpreter alone on the same program (the two take turns going first)."""
-    firsts, interpreted = [], []
+    interpreter alone on the same program; each runs right after its own parse (so both
+    find the same caches), and the two take turns going first."""
+    firsts: list[float] = []
+    interpreted: list[float] = []
+
+    def first_evaluate(text: str) -> None:
+        fresh = engine.parse_circuit(text, name="fresh")
+        firsts.append(timed(fresh.evaluate))
+
+    def interpreter_alone(text: str) -> None:
+        other = engine.parse_circuit(text, name="other")
+        point = other.input_values()
+        interpreted.append(timed(lambda: interpreter.run(other.program, point)))
+
     for k in range(repeats):
         text = random_dag(n, seed + 1000 + k).yaml()  # a new structure each time
-        fresh, other = engine.parse_circuit(text, name="fresh"), engine.parse_circuit(text, name="other")
-        point = other.input_values()
-        if k % 2:
-            interpreted.append(timed(lambda p=other.program, x=point: interpreter.run(p, x)))
-        firsts.append(timed(fresh.evaluate))
-        if not k % 2:
-            interpreted.append(timed(lambda p=other.program, x=point: interpreter.run(p, x)))
+        for measure in (first_evaluate, interpreter_alone) if k % 2 == 0 else (interpreter_alone, first_evaluate):
+            measure(text)
     return statistics.median(firsts), statistics.median(interpreted)
 
 
@@ -123,7 +130,7 @@ def scalar_section(sizes: Sequence[int], seed: int, budget: float, rows: list[di
         point = circuit.input_values()
         result = circuit.evaluate()
         reference = (result.value or 0.0, [result.grads[name] for name in dag.inputs])
-        first, interpreted = first_calls(n, seed, repeats=5 if n <= 10_000 else 1)
+        first, interpreted = first_calls(n, seed, repeats=6 if n <= 10_000 else 2)
 
         started = time.perf_counter()
         floor = floors.python_floor(dag)
@@ -165,17 +172,18 @@ def scalar_section(sizes: Sequence[int], seed: int, budget: float, rows: list[di
 
 
 _COMPILE_PROBE = """
-import resource, sys, time
+import sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
 from benchmarks.dag import random_dag
 import engine
 from engine.run import codegen
 circuit = engine.parse_circuit(random_dag(int(sys.argv[2]), int(sys.argv[3])).yaml())
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
 codegen.compile_program(circuit.program, chunk=int(sys.argv[4]))
 elapsed = time.perf_counter() - started
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+tracemalloc.start()  # a second compile, traced (tracing slows it down)
+codegen.compile_program(circuit.program, chunk=int(sys.argv[4]))
+print(elapsed, tracemalloc.get_traced_memory()[1])
 """
 
 
@@ -186,7 +194,7 @@ def chunk_section(n: int, seed: int, budget: float, figures: dict[str, Any]) -> 
     program, point = circuit.program, circuit.input_values()
     sizes = sorted({max(1, n // 10), max(1, n // 4), min(n, codegen.CHUNK), n})
     contenders: dict[str, Callable[[], object]] = {}
-    costs: dict[int, tuple[float, int]] = {}
+    costs: dict[int, tuple[float, int]] = {}  # compile seconds, traced peak bytes
     for size in sizes:
         code = codegen.compile_program(program, chunk=size)
         contenders[str(size)] = lambda c=code: codegen.run(program, c, point)
@@ -382,11 +390,11 @@ def report(rows: list[dict[str, Any]], figures: dict[str, Any]) -> str:
             "compile peak memory |",
             "|---|---:|---:|---:|---:|",
         ]
-        for size, per_gate, compile_s, peak_kb in c["rows"]:
+        for size, per_gate, compile_s, peak in c["rows"]:
             label = f"{size:,}" + (" (one function)" if size == c["gates"] else "")
             label += " (default)" if size == min(c["default"], c["gates"]) else ""
             out.append(
-                f"| {label} | {ns(per_gate)} | {per_gate / fastest:.2f}× | {compile_s:.2f} | {peak_kb / 1024:.0f} MB |"
+                f"| {label} | {ns(per_gate)} | {per_gate / fastest:.2f}× | {compile_s:.2f} | {peak / 1e6:.0f} MB |"
             )
     if "batch" in figures:
         b = figures["batch"]

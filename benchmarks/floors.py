@@ -262,7 +262,7 @@ def torch_scalar(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
             wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
         out = wires[dag.output]
         out.backward()
-        return float(out), [float(leaf.grad) if leaf.grad is not None else 0.0 for leaf in leaves]
+        return float(out.detach()), [float(leaf.grad) if leaf.grad is not None else 0.0 for leaf in leaves]
 
     return run
 

@@ -46,9 +46,9 @@ from engine.program import Program
 from engine.run import interpreter
 
 CHUNK = 5000
-"""Most steps per compiled function: compile memory grows with it (~6 KB a step), run
-time shrinks (each chunk boundary moves every value and gradient through lists);
-docs/performance.md has the measured trade."""
+"""Most steps per compiled function: compile memory grows with it, run time shrinks (a
+chunk hands its values and gradients over through lists); docs/performance.md has the
+measured trade."""
 COMPILE_SECONDS_PER_TERM = 13e-6
 """Estimated compile cost per term of generated code (a step or one of its operands), against which
 interpreting time is weighed: priced by the code a program generates, not by its gates, since one
@@ -77,18 +77,18 @@ class Compiled:
     Attributes:
         fused: forward+backward in one function of the inputs (small programs), else
             None; it also returns the numbers to check (see `run`).
-        forward: chunk functions ``f(V)`` writing their gates' values into V, in order;
-            each returns its values to check (gates of ops that are not total).
-        backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order;
-            each returns its gradients to check (what it sent to literal constants,
-            and its masking gates').
+        chunks: generator functions ``c(V, G)``, one per chunk of steps, in order (large
+            programs). A chunk's first step runs its forward (writing its gates' values
+            into V) and yields its values to check (gates of ops that are not total); its
+            second runs its backward on the same locals (accumulating gradients into G)
+            and yields its gradients to check (what it sent to literal constants, and its
+            masking gates').
     """
 
     key: str
     n_steps: int
     fused: Callable[[Sequence[float]], tuple[Values, Values, tuple[float, ...]]] | None
-    forward: tuple[Callable[[Values], tuple[float, ...]], ...]
-    backward: tuple[Callable[[Values, Values], tuple[float, ...]], ...]
+    chunks: tuple[Callable[[Values, Values], Iterator[tuple[float, ...]]], ...]
 
 
 def _literal(x: float) -> str:
@@ -249,13 +249,14 @@ def _store(target: str, slots: Sequence[int], local: Callable[[int], str]) -> It
         yield f"    {target}[{run.start}:{run.stop}] = [{', '.join(local(s) for s in run)}]"
 
 
-def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[tuple[str, str]]:
-    """(forward source, backward source) per chunk of steps, in program order.
+def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[str]:
+    """The source of one generator function per chunk of steps, in program order.
 
-    Chunks hand values over in V and gradients in G (both indexed by slot); a
-    chunk's backward starts its gates' and its arguments' gradients from G (0.0
-    where no later chunk sent any), so the additions happen in the interpreter's
-    order.
+    Chunks hand values over in V and gradients in G (both indexed by slot). A
+    chunk's backward runs in the same frame as its forward, after a yield, so its
+    values are still locals; it starts its gates' and its arguments' gradients
+    from G (0.0 where no later chunk sent any), so the additions happen in the
+    interpreter's order.
     """
     n_in = program.n_inputs
     steps = program.steps
@@ -267,24 +268,22 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
         reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo})  # constants are literals
         sent = sorted({s for i in range(start, stop) if live[steps[i].out] for s in steps[i].args if s < lo})
         namer = _Namer(program)
-        forward = [f"def f(V, {_LOCAL_HELPERS}):"]
-        forward += _load("V", reads, namer.v)
-        forward += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
-        forward += _store("V", own, namer.v)
+        lines = [f"def c(V, G, {_LOCAL_HELPERS}):"]
+        lines += _load("V", reads, namer.v)
+        lines += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
+        lines += _store("V", own, namer.v)
         checked = [namer.v(steps[i].out) for i in range(start, stop) if not steps[i].op.total]
-        forward.append(f"    return ({''.join(v + ', ' for v in checked)})")
-        backward = [f"def b(V, G, {_LOCAL_HELPERS}):"]
-        backward += _load("V", [*reads, *own], namer.v)
-        backward += _load("G", [*sent, *own], namer.g)
-        backward.append("    _k = 0.0")
+        lines.append(f"    yield ({''.join(v + ', ' for v in checked)})")
+        lines += _load("G", [*sent, *own], namer.g)
+        lines.append("    _k = 0.0")
         for index in range(stop - 1, start - 1, -1):
             if live[steps[index].out]:
-                backward += _backward_lines(program, index, namer, globals_)
-        backward += _store("G", [*sent, *own], namer.g)
+                lines += _backward_lines(program, index, namer, globals_)
+        lines += _store("G", [*sent, *own], namer.g)
         # every non-finite gradient reaches an input, a constant (_k) or a masking gate
         masking = [namer.g(steps[i].out) for i in range(start, stop) if steps[i].op.masks]
-        backward.append(f"    return (_k, {''.join(g + ', ' for g in masking)})")
-        yield "\n".join(forward) + "\n", "\n".join(backward) + "\n"
+        lines.append(f"    yield (_k, {''.join(g + ', ' for g in masking)})")
+        yield "\n".join(lines) + "\n"
 
 
 # Every character generated code may contain. There is no quote, backslash, brace
@@ -325,14 +324,11 @@ def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
     n_steps = len(program.steps)
     if n_steps <= chunk:
         fused = _compile_function(_fused_source(program, globals_), "run", globals_)
-        return Compiled(program.key, n_steps, fused, (), ())  # type: ignore[arg-type]
+        return Compiled(program.key, n_steps, fused, ())  # type: ignore[arg-type]
     chunks = -(-n_steps // chunk)
-    forward, backward = [], []
-    for fsource, bsource in _chunk_sources(program, -(-n_steps // chunks), globals_):  # chunks of even size
-        forward.append(_compile_function(fsource, "f", globals_))
-        backward.append(_compile_function(bsource, "b", globals_))
-    backward.reverse()
-    return Compiled(program.key, n_steps, None, tuple(forward), tuple(backward))  # type: ignore[arg-type]
+    sources = _chunk_sources(program, -(-n_steps // chunks), globals_)  # chunks of even size
+    functions = tuple(_compile_function(source, "c", globals_) for source in sources)
+    return Compiled(program.key, n_steps, None, functions)  # type: ignore[arg-type]
 
 
 _isfinite = math.isfinite
@@ -354,13 +350,14 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
                 return values, grads
         else:
             values = [*inputs, *([0.0] * len(program.steps)), *program.constants]
-            total = 0.0  # of every number that may be the first non-finite one
-            for f in code.forward:
-                total += sum(f(values))
             grads = [0.0] * len(values)
+            total = 0.0  # of every number that may be the first non-finite one
+            running = [chunk(values, grads) for chunk in code.chunks]
+            for forward in running:
+                total += sum(next(forward))
             grads[program.output] = 1.0
-            for b in code.backward:
-                total += sum(b(values, grads))
+            for backward in reversed(running):
+                total += sum(next(backward))
             if _isfinite(total + sum(grads[: program.n_inputs])):
                 return values, grads
     except (ArithmeticError, ValueError):
@@ -438,7 +435,10 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
         return interpreter.run(program, inputs)
     finally:
         spent = _TIER.charge(program.key, time.perf_counter() - started)
-        if spent >= COMPILE_SECONDS_PER_TERM * _terms(program):
+        # (a program has at least as many terms as steps: most calls need not count them)
+        if spent >= COMPILE_SECONDS_PER_TERM * len(program.steps) and spent >= COMPILE_SECONDS_PER_TERM * _terms(
+            program
+        ):
             try:
                 _TIER.put(compile_program(program))
             except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
