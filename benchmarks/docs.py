@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import re
 import tempfile
 from pathlib import Path
@@ -28,3 +30,17 @@ def write_section(name: str, body: str, document: Path = PERFORMANCE) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(temp, document)
+
+
+def add_docs_option(parser: argparse.ArgumentParser) -> None:
+    """``--docs PATH`` (the document whose section a run rewrites) and ``--no-docs`` (only print)."""
+    parser.add_argument("--docs", type=Path, default=PERFORMANCE, help="the document whose section is rewritten")
+    parser.add_argument("--no-docs", action="store_true", help="only print the tables")
+
+
+def machine() -> str:
+    """One sentence saying where the figures were measured."""
+    return (
+        f"Measured with Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start."
+    )

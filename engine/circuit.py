@@ -24,7 +24,7 @@ from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec
 from engine.format.model import CircuitFile, CircuitSpec
 from engine.format.placement import Document, Placement
 from engine.program import Program
-from engine.result import Array, Check, GradsWanted, Result, Samples, Status, sample_label
+from engine.result import Array, Check, GradsWanted, Result, Samples, Status, WireNumbers, sample_label
 from engine.run import codegen, interpreter
 from engine.run.interpreter import DomainFault
 
@@ -133,12 +133,11 @@ class Circuit:
                 checks += self._gradient_check(point, values, grads, check_tolerance, warnings)
         except DomainFault as fault:
             raise self.locate_fault(fault) from None
-        named_values = dict(zip(program.wires, values))
-        named_grads = dict(zip(program.wires, grads))
+        names, index = program.wires, program.index
         if dead:  # a faulting gate the output does not depend on, and those reading it, have no numbers
-            for slot in range(program.n_inputs + program.live, len(program.wires)):
-                if math.isnan(values[slot]):
-                    del named_values[program.wires[slot]], named_grads[program.wires[slot]]
+            first = program.n_inputs + program.live
+            names = [w for slot, w in enumerate(names) if slot < first or not math.isnan(values[slot])]
+            index = {w: program.index[w] for w in names}
         status: Status = "ok" if all(c.passed for c in checks) else "failed"
         return Result(
             self.path,
@@ -146,8 +145,8 @@ class Circuit:
             status,
             program.output_name,
             values[program.output],
-            named_values,
-            named_grads,
+            WireNumbers(names, index, values),
+            WireNumbers(names, index, grads),
             tuple(checks),
             (),
             tuple(warnings),

@@ -14,6 +14,7 @@ evaluation fault).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +22,56 @@ from engine.errors import CircuitError, EvaluationError, Issue
 
 Status = Literal["ok", "failed", "invalid", "error"]
 STATUSES: tuple[Status, ...] = ("ok", "failed", "invalid", "error")
+
+
+class WireNumbers(Mapping[str, float]):
+    """Wire name → number, read from the slot list one evaluation filled.
+
+    Evaluating a circuit fills lists indexed by slot; this view answers by wire
+    name without building a dict per evaluation (that cost more than evaluating a
+    big circuit). It is an ordinary read-only mapping: equal to a dict with the
+    same items, iterated in slot order (inputs, then gates in evaluation order),
+    materialised by `dict(view)`; pickled, it becomes a plain dict.
+    """
+
+    __slots__ = ("_names", "_index", "_slots")
+
+    def __init__(self, names: Sequence[str], index: Mapping[str, int], slots: Sequence[float]) -> None:
+        """`names[i]` is the wire of slot `i`, `index` the reverse, `slots` may hold more (constants)."""
+        self._names = names
+        self._index = index
+        self._slots = slots
+
+    def __getitem__(self, wire: str) -> float:
+        return self._slots[self._index[wire]]
+
+    def __contains__(self, wire: object) -> bool:
+        return wire in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, WireNumbers):
+            return self._names == other._names and self.as_dict() == other.as_dict()
+        if isinstance(other, Mapping):
+            return self.as_dict() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like a dict
+
+    def __repr__(self) -> str:
+        return repr(self.as_dict())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (self.as_dict(),))
+
+    def as_dict(self) -> dict[str, float]:
+        """A new dict of every wire's number, in slot order."""
+        return dict(zip(self._names, self._slots))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +140,8 @@ class Result:
     status: Status
     output: str | None = None
     value: float | None = None
-    values: dict[str, float] = field(default_factory=dict)
-    grads: dict[str, float] = field(default_factory=dict)
+    values: Mapping[str, float] = field(default_factory=dict)
+    grads: Mapping[str, float] = field(default_factory=dict)
     checks: tuple[Check, ...] = ()
     errors: tuple[Issue, ...] = ()
     warnings: tuple[Issue, ...] = ()
@@ -129,8 +180,8 @@ class Result:
             "status": self.status,
             "output": self.output,
             "value": self.value,
-            "values": self.values,
-            "grads": self.grads,
+            "values": _as_dict(self.values),
+            "grads": _as_dict(self.grads),
             "checks": [c.to_dict() for c in self.checks],
             "errors": [e.to_dict() for e in self.errors],
             "warnings": [w.to_dict() for w in self.warnings],
@@ -156,6 +207,10 @@ class Result:
             warnings=warnings,
             elapsed_ms=elapsed_ms,
         )
+
+
+def _as_dict(numbers: Mapping[str, float]) -> dict[str, float]:
+    return numbers.as_dict() if isinstance(numbers, WireNumbers) else dict(numbers)
 
 
 Array = Any  # numpy.ndarray

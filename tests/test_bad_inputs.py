@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -106,6 +105,7 @@ def test_did_you_mean_for_wires_ops_and_keys(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.timeout(30)  # expanded, the document would not fit in memory: refused before construction
 def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i, name in enumerate("bcdefghi"):
@@ -114,11 +114,8 @@ def test_billion_laughs_fails_fast(tmp_path: Path) -> None:
     path = tmp_path / "laughs.yaml"
     path.write_text("\n".join(lines) + "\n")
     assert len(path.read_bytes()) < 400
-    started = time.perf_counter()
     issue = first_error(path)
-    elapsed = time.perf_counter() - started
     assert (issue.code, issue.line, issue.column) == ("yaml-anchor", 1, 4)
-    assert elapsed < 1.0, "refused before construction"  # generous: it takes microseconds
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 500, 100_000])

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
 
 import engine
 from engine.watching.session import WatchEvent
 from tests.watchkit import (
+    WAIT,
     EventLog,
     save_atomic,
     save_in_place,
@@ -223,16 +229,36 @@ def test_half_written_file_is_not_reported_broken(tmp_path: Path, log: EventLog)
     cut = text.index("[x, y]") + 3  # inside a flow list: the first half alone is a syntax error
     with engine.watch([tmp_path], log, debounce_ms=200):
         log.next()
-        with open(target, "w") as handle:
+        with open(target, "w") as handle, reads_of(target) as reads:
             handle.write(text[:cut])
             handle.flush()
-            # longer than the quiet period, so the half is read, but shorter than quiet + settle
-            import time
-
-            time.sleep(0.3)
+            # once the quiet period is over the watcher reads the half (and finds it broken);
+            # the rest arrives before it has settled
+            assert reads.wait(WAIT), "the watcher never read the half-written file"
             handle.write(text[cut:])
         event = log.next()
     assert (event.stale, event.result.value) == (False, value_of(3))
+
+
+@contextmanager
+def reads_of(path: Path) -> Iterator[threading.Event]:
+    """An event set once some other process or thread has read `path` (opened and closed it
+    without writing), seen by a real watchdog observer of its folder."""
+    read = threading.Event()
+
+    class Handler(FileSystemEventHandler):
+        def on_closed_no_write(self, event: FileSystemEvent) -> None:
+            if Path(os.fsdecode(event.src_path)) == path:
+                read.set()
+
+    observer = Observer()
+    observer.schedule(Handler(), str(path.parent))
+    observer.start()
+    try:
+        yield read
+    finally:
+        observer.stop()
+        observer.join()
 
 
 def test_polling_observer(folder: Path, log: EventLog) -> None:

@@ -1,10 +1,10 @@
-"""Plain-text renderings for output that is not a terminal: the same text rich
-would print there, without importing rich (~30 ms of start-up on every
-``circuit eval`` whose output is piped or redirected).
+"""What the renderings show, as plain data and text: the tables of a result (laid out
+by rich), the check summary, and issues as text for output that is not a terminal
+(the same lines rich would print there, without importing rich).
 
-Where the plain layout could differ from rich's (a table wider than the
-80-column default or ``COLUMNS``, a title wider than its table, non-ASCII
-cells), the functions return None and the caller uses rich.
+Tables have no layout of their own: one that skipped importing rich measured less
+than 10% faster start-up for ``circuit eval`` into a pipe (benchmarks/bench_internals.py,
+in the commit that removed it), so rich lays out every table.
 """
 
 from __future__ import annotations
@@ -16,15 +16,6 @@ from typing import IO
 
 from engine.errors import Issue
 from engine.result import Result, is_intermediate
-
-_WIDTH = 80  # rich's width when the output is not a terminal (unless COLUMNS says otherwise)
-
-
-def _width() -> int:
-    try:
-        return int(os.environ.get("COLUMNS", _WIDTH))
-    except ValueError:
-        return _WIDTH
 
 
 def wants_plain(stream: IO[str]) -> bool:
@@ -43,14 +34,14 @@ def issues_text(issues: list[Issue]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
-    """What a table shows, for rich and for the plain layout alike.
+    """What a table shows (rich lays it out).
 
     Attributes:
         title: the line above the table.
         header: column names.
         rows: cells, as text.
         right: per column, whether it is right-aligned.
-        styles: per row, a rich style (None: plain).
+        styles: per row, a rich style (None: none).
     """
 
     title: str
@@ -101,26 +92,6 @@ def result_tables(result: Result, fmt: Callable[[float | None], str], *, all_wir
     return tables
 
 
-def result_text(result: Result, fmt: Callable[[float | None], str], *, all_wires: bool = False) -> str | None:
-    """The result's tables and check summary, or None where rich must lay it out.
-
-    Args:
-        result: an evaluated result.
-        fmt: formats one number (`engine.cli.render.fmt`).
-        all_wires: show expressions' intermediate results too.
-    """
-    lines: list[str] = []
-    for spec in result_tables(result, fmt, all_wires=all_wires):
-        table = _table(spec.title, spec.header, spec.rows, spec.right)
-        if table is None:
-            return None
-        lines += table
-    summary = checks_summary(result)
-    if summary:
-        lines.append(summary)
-    return "\n".join(lines) + "\n"
-
-
 def checks_summary(result: Result) -> str | None:
     """``checks: 5/6 passed`` plus the worst gradient-check error, or None without checks."""
     if not result.checks:
@@ -140,25 +111,3 @@ def checks_summary(result: Result) -> str | None:
 def _error(x: float | None) -> str:
     # None: no finite-difference estimate (the check's reason says why)
     return "-" if x is None else f"{x:.2e}"
-
-
-def _table(
-    title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[bool, ...]
-) -> list[str] | None:
-    """rich's ``Table(show_edge=False, pad_edge=False)`` layout, or None where it would differ."""
-    n = len(header)
-    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(n)]
-    table_width = sum(widths) + 3 * (n - 1)
-    if table_width > _width() or len(title) > table_width or not all(_simple(c) for row in rows for c in row):
-        return None
-
-    def line(cells: tuple[str, ...], sep: str) -> str:
-        return sep.join(c.rjust(widths[i]) if right[i] else c.ljust(widths[i]) for i, c in enumerate(cells))
-
-    rule = "╇".join("━" * (w + (1 if i in (0, n - 1) else 2)) for i, w in enumerate(widths))
-    return [title, line(header, " ┃ "), rule, *(line(row, " │ ") for row in rows)]
-
-
-def _simple(text: str) -> bool:
-    # ASCII only: rich measures wide characters in cells differently.
-    return text.isascii()

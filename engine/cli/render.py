@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
-from engine.cli.plain import checks_summary, issues_text, result_tables, result_text, wants_plain
+from engine.cli.plain import checks_summary, issues_text, result_tables, wants_plain
 from engine.errors import Issue
 from engine.result import Result, fmt
 
@@ -52,11 +52,6 @@ def render_result(result: Result, stream: IO[str] | None = None, *, all_wires: b
     """
     if result.broken:
         return
-    if wants_plain(stream or sys.stdout):  # no colour: skip importing rich when the layout allows
-        text = result_text(result, fmt, all_wires=all_wires)
-        if text is not None:
-            (stream or sys.stdout).write(text)
-            return
     from rich.table import Table
 
     out = console(stream)

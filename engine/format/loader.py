@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import re
-import sys
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -254,7 +253,6 @@ def _position(text: str, offset: int) -> Position:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-_intern = sys.intern  # wire names recur in every gate that reads them: one string each
 _ScalarEvent = yaml.ScalarEvent
 _MappingStart = yaml.MappingStartEvent
 _SequenceStart = yaml.SequenceStartEvent
@@ -349,9 +347,6 @@ def parse_document(text: str, path: str | None = None, *, positions: bool = True
                     key, loc, container = None, (), None
                 if cls is _ScalarEvent:
                     value = resolve_plain(event.value) if event.style in (None, "") else event.value
-                    if type(value) is str and len(value) < 64:
-                        # one object per wire name however often it is referenced
-                        value = _intern(value)
                 else:
                     value = {} if cls is _MappingStart else []
                     if len(stack) >= MAX_DEPTH:

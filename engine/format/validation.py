@@ -47,6 +47,7 @@ def validate(data: Any) -> tuple[CircuitFile | None, list[tuple[Loc, Issue, bool
 
 
 def _share_fields_sets(models: Iterable[BaseModel]) -> None:
+    # Kept for its measured saving: docs/performance.md, section "internals".
     # pydantic gives every instance its own set of the fields that were given
     # (~216 bytes). Frozen gates given the same keys can share one: it is only
     # read (`model_fields_set`), and copies take their own.

@@ -8,9 +8,9 @@ gate and one per gradient term, over local variables, compiled once per circuit
 not reach the output are left to `interpreter.forward_dead`.
 
 * Small programs become one fused function (forward then backward, all locals).
-  Larger ones are cut into chunks of `CHUNK` steps, each compiled on its own,
-  so compile memory stays flat; chunks hand values and gradients over through
-  two lists.
+  Larger ones are cut into even chunks of at most `CHUNK` steps, each compiled
+  on its own, so compile memory stays flat; chunks hand values and gradients
+  over through two lists.
 * The generated code performs exactly the interpreter's float operations in the
   same order (gradients are accumulated in the same reverse order, a step
   with a zero upstream gradient is skipped, and partials are taken only for
@@ -48,8 +48,10 @@ from engine.program import Program, Step
 from engine.run import interpreter
 from engine.run.templates import TEMPLATES
 
-CHUNK = 1000
-"""Steps per compiled function (bounds compile memory; larger fuse less)."""
+CHUNK = 5000
+"""Most steps per compiled function: compile memory grows with it, run time shrinks (a
+chunk hands its values and gradients over through lists); docs/performance.md has the
+measured trade."""
 COMPILE_SECONDS_PER_TERM = 13e-6
 """Estimated compile cost per term of generated code (a step or one of its operands), against which
 interpreting time is weighed: priced by the code a program generates, not by its gates, since one
@@ -77,19 +79,18 @@ class Compiled:
     Attributes:
         fused: forward+backward in one function of the inputs (small programs), else
             None; it also returns the numbers to check (see `run`).
-        forward: chunk functions ``f(V)`` writing their gates' values into V, in order.
-        backward: chunk functions ``b(V, G)`` accumulating gradients into G, in order.
-        checked: value slots to check after a chunked run (gates of non-total ops).
-        checked_grads: gradient slots to check after a chunked run.
+        chunks: generator functions ``c(V, G)``, one per chunk of steps, in order (large
+            programs). A chunk's first step runs its forward (writing its gates' values
+            into V) and yields its values to check (gates of ops that are not total); its
+            second runs its backward on the same locals (accumulating gradients into G)
+            and yields its gradients to check (what it sent to literal constants, and its
+            masking gates').
     """
 
     key: str
     n_steps: int
     fused: Callable[[Sequence[float]], tuple[Values, Values, tuple[float, ...]]] | None
-    forward: tuple[Callable[[Values], None], ...]
-    backward: tuple[Callable[[Values, Values], None], ...]
-    checked: tuple[int, ...] = ()
-    checked_grads: tuple[int, ...] = ()
+    chunks: tuple[Callable[[Values, Values], Iterator[tuple[float, ...]]], ...]
 
 
 def _literal(x: float) -> str:
@@ -224,57 +225,72 @@ def _fused_source(program: Program, globals_: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[tuple[str, str]]:
-    """(forward source, backward source) per chunk of live steps, in program order."""
-    n_in, n_wires = program.n_inputs, len(program.wires)
+def _runs(slots: Sequence[int], gap: int = 3) -> Iterator[range]:
+    """Sorted `slots` as ranges that may include short gaps: one slice moves a range
+    (a local store per item) more cheaply than an index per slot (four instructions)."""
+    if not slots:
+        return
+    first = last = slots[0]
+    for slot in slots[1:]:
+        if slot - last > gap + 1:
+            yield range(first, last + 1)
+            first = slot
+        last = slot
+    yield range(first, last + 1)
+
+
+def _load(target: str, slots: Sequence[int], local: Callable[[int], str]) -> Iterator[str]:
+    """Statements copying `target`'s items at `slots` (and short gaps) into locals."""
+    for run in _runs(slots):
+        if len(run) == 1:
+            yield f"    {local(run[0])} = {target}[{run[0]}]"
+        else:
+            yield f"    {', '.join(local(s) for s in run)}, = {target}[{run.start}:{run.stop}]"
+
+
+def _store(target: str, slots: Sequence[int], local: Callable[[int], str]) -> Iterator[str]:
+    """Statements copying locals back into `target` at `slots` (as loaded by `_load`)."""
+    for run in _runs(slots):
+        yield f"    {target}[{run.start}:{run.stop}] = [{', '.join(local(s) for s in run)}]"
+
+
+def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) -> Iterator[str]:
+    """The source of one generator function per chunk of steps, in program order.
+
+    Chunks hand values over in V and gradients in G (both indexed by slot). A
+    chunk's backward runs in the same frame as its forward, after a yield, so its
+    values are still locals; it starts its gates' and its arguments' gradients
+    from G (0.0 where no later chunk sent any), so the additions happen in the
+    interpreter's order.
+    """
+    n_in = program.n_inputs
     steps = program.steps
-    runs = [False] * len(steps)
-    for index in _backward_steps(program):
-        runs[index] = True
-    # Which chunk touches each slot's gradient last in the backward sweep (lowest index).
-    bounds = [(start, min(start + chunk, program.live)) for start in range(0, program.live, chunk)]
-    first_toucher = [len(bounds)] * program.n_slots  # chunk processed first (highest index) per slot
-    for c in range(len(bounds) - 1, -1, -1):
-        start, stop = bounds[c]
-        for index in range(start, stop):
-            if runs[index]:
-                for slot in (steps[index].args[p] for p in steps[index].partials):
-                    if first_toucher[slot] == len(bounds):
-                        first_toucher[slot] = c
-    for c, (start, stop) in enumerate(bounds):
+    backward = set(_backward_steps(program))  # live steps with a partial to take
+    for start in range(0, program.live, chunk):
+        stop = min(start + chunk, program.live)
         lo, hi = n_in + start, n_in + stop  # this chunk's gate slots
-        reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo and s < n_wires})
+        own = range(lo, hi)
+        reads = sorted({s for i in range(start, stop) for s in steps[i].args if s < lo})  # constants are literals
+        sent = sorted(
+            {steps[i].args[p] for i in range(start, stop) if i in backward for p in steps[i].partials} - set(own)
+        )
         namer = _Namer(program)
-        forward = [f"def f(V, {_LOCAL_HELPERS}):"]
-        forward += [f"    {namer.v(s)} = V[{s}]" for s in reads]
-        forward += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
-        forward.append(f"    V[{lo}:{hi}] = [{', '.join(namer.v(s) for s in range(lo, hi))}]")
-        backward = [f"def b(V, G, {_LOCAL_HELPERS}):"]
-        backward.append(f"    {', '.join(namer.v(s) for s in range(lo, hi))}, = V[{lo}:{hi}]")
-        backward += [f"    {namer.v(s)} = V[{s}]" for s in reads]
-        touched: set[int] = set()
-        fresh: list[int] = []  # first touched here: start at 0
-        body: list[str] = []
+        lines = [f"def c(V, G, {_LOCAL_HELPERS}):"]
+        lines += _load("V", reads, namer.v)
+        lines += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
+        lines += _store("V", own, namer.v)
+        checked = [namer.v(steps[i].out) for i in range(start, stop) if not steps[i].op.total]
+        lines.append(f"    yield ({''.join(v + ', ' for v in checked)})")
+        lines += _load("G", [*sent, *own], namer.g)
+        lines.append("    _k = 0.0")
         for index in range(stop - 1, start - 1, -1):
-            if not runs[index]:
-                continue
-            out = steps[index].out
-            if out not in touched:  # its gradient comes from later chunks (or the seed)
-                touched.add(out)
-                body.append(f"    {namer.g(out)} = G[{out}]")
-            for slot in (steps[index].args[p] for p in steps[index].partials):
-                if slot not in touched:
-                    touched.add(slot)
-                    if first_toucher[slot] != c or slot == program.output:
-                        body.append(f"    {namer.g(slot)} = G[{slot}]")
-                    else:
-                        fresh.append(slot)
-            body += _backward_lines(program, index, namer, globals_)
-        backward += _zeros(fresh, namer)
-        backward.append("    _k = 0.0")
-        backward += body
-        backward += [f"    G[{s}] = {namer.g(s)}" for s in sorted(touched)]
-        yield "\n".join(forward) + "\n", "\n".join(backward) + "\n"
+            if index in backward:
+                lines += _backward_lines(program, index, namer, globals_)
+        lines += _store("G", [*sent, *own], namer.g)
+        # every non-finite gradient reaches an input (checked after the run) or a masking gate
+        masking = [namer.g(steps[i].out) for i in range(start, stop) if i in backward and _masks(steps[i])]
+        lines.append(f"    yield ({''.join(g + ', ' for g in masking)})")
+        yield "\n".join(lines) + "\n"
 
 
 # Every character generated code may contain. There is no quote, backslash, brace
@@ -298,6 +314,7 @@ def _compile_function(source: str, name: str, globals_: dict[str, object]) -> Ca
 
 
 def _without_positions(code: CodeType) -> CodeType:
+    # Kept for its measured saving: docs/performance.md, section "internals".
     # Source positions of generated code are never shown (faults are located in
     # the YAML), yet cost ~115 bytes per gate: mark every instruction "no
     # location" (one byte per 8 code units) where the format allows.
@@ -311,24 +328,14 @@ def _without_positions(code: CodeType) -> CodeType:
 def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
     """Generate and compile the code of `program` (no caching; see `compiled`)."""
     globals_ = dict(_GLOBALS)
+    n_steps = len(program.steps)
     if program.live <= chunk:
         fused = _compile_function(_fused_source(program, globals_), "run", globals_)
-        return Compiled(program.key, len(program.steps), fused, (), ())  # type: ignore[arg-type]
-    forward: list[Any] = []
-    backward: list[Any] = []
-    for fsource, bsource in _chunk_sources(program, chunk, globals_):
-        forward.append(_compile_function(fsource, "f", globals_))
-        backward.append(_compile_function(bsource, "b", globals_))
-    backward.reverse()
-    return Compiled(
-        program.key,
-        len(program.steps),
-        None,
-        tuple(forward),
-        tuple(backward),
-        tuple(_checked_values(program)),
-        tuple(_checked_grads(program)),
-    )
+        return Compiled(program.key, n_steps, fused, ())  # type: ignore[arg-type]
+    chunks = -(-program.live // chunk)
+    sources = _chunk_sources(program, -(-program.live // chunks), globals_)  # chunks of even size
+    functions = tuple(_compile_function(source, "c", globals_) for source in sources)
+    return Compiled(program.key, n_steps, None, functions)  # type: ignore[arg-type]
 
 
 _isfinite = math.isfinite
@@ -351,13 +358,15 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
                 return values, grads
         else:
             values = [*inputs, *([0.0] * len(program.steps)), *program.constants]
-            for f in code.forward:
-                f(values)
             grads = [0.0] * len(values)
+            total = 0.0  # of every number that may be the first non-finite one
+            running = [chunk(values, grads) for chunk in code.chunks]
+            for forward in running:
+                total += sum(next(forward))
             grads[program.output] = 1.0
-            for b in code.backward:
-                b(values, grads)
-            if _isfinite(sum(map(values.__getitem__, code.checked)) + sum(map(grads.__getitem__, code.checked_grads))):
+            for backward in reversed(running):
+                total += sum(next(backward))
+            if _isfinite(total + sum(grads[: program.n_inputs])):
                 return values, grads
     except (ArithmeticError, ValueError):
         pass
@@ -416,6 +425,11 @@ def compiled(program: Program) -> Compiled:
     return code
 
 
+def is_compiled(program: Program) -> bool:
+    """Whether `program`'s structure has earned its compiled code (and `evaluate` runs it)."""
+    return _TIER.get(program.key) is not None
+
+
 def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]:
     """Forward then backward, interpreted or compiled, whichever has earned its place.
 
@@ -430,7 +444,10 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
         return interpreter.run(program, inputs)
     finally:
         spent = _TIER.charge(program.key, time.perf_counter() - started)
-        if spent >= COMPILE_SECONDS_PER_TERM * _terms(program):
+        # (a program has at least as many terms as steps: most calls need not count them)
+        if spent >= COMPILE_SECONDS_PER_TERM * len(program.steps) and spent >= COMPILE_SECONDS_PER_TERM * _terms(
+            program
+        ):
             try:
                 _TIER.put(compile_program(program))
             except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):

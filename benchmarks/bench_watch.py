@@ -7,7 +7,7 @@ delivery of its event, minus the debounce (the quiet period is waited on
 purpose). Targets: median ≤ 30 ms and p95 ≤ 100 ms above the debounce for
 circuits up to 1,000 gates.
 
-    python tests/benchmarks/bench_watch.py [--sizes 10 100 1000] [--saves 40] [--debounce-ms 50] [--poll] [--cli]
+    python benchmarks/bench_watch.py [--sizes 10 100 1000] [--saves 40] [--debounce-ms 50] [--poll] [--cli]
 
 ``--cli`` measures ``circuit watch --format json`` end to end, through its pipe.
 """
@@ -31,9 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: `tests` is a package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: `benchmarks` and `tests` are packages
 
 import engine  # noqa: E402
+from benchmarks.docs import add_docs_option, machine, write_section  # noqa: E402
 from tests.watchkit import save_atomic, save_in_place  # noqa: E402 - the saves the watch tests make
 
 TARGET_MEDIAN_MS = 30.0
@@ -152,11 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debounce-ms", type=float, default=50.0)
     parser.add_argument("--poll", action="store_true", help="use the polling observer (50 ms interval)")
     parser.add_argument("--cli", action="store_true", help="run `circuit watch --format json` and read its pipe")
+    add_docs_option(parser)
     args = parser.parse_args(argv)
     random.seed(1)
+    where = machine()
+    table = [
+        "| gates | save | median ms | p95 ms | max ms | evaluation ms | target |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
     print(
         f"# watch latency above a {args.debounce_ms:g} ms debounce; {args.saves} saves per row; "
-        f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; Python {platform.python_version()}, "
+        f"{'polling' if args.poll else 'native'} observer; {'CLI through a pipe' if args.cli else 'Python API'}; "
+        f"Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs"
     )
     print(f"{'gates':>6} {'save':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'eval ms':>8}  target")
@@ -177,6 +185,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(evals):>8.2f}  {'met' if met else 'MISSED'}",
                 flush=True,
             )
+            table.append(
+                f"| {gates:,} | {label} | {median:.1f} | {p95:.1f} | {max(latencies):.1f} | "
+                f"{statistics.median(evals):.2f} | {'met' if met else 'missed'} |"
+            )
+    if not args.no_docs:
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python benchmarks/bench_watch.py", *given])
+        how = (
+            f"{args.saves} saves per row, {args.debounce_ms:g} ms debounce, "
+            f"{'polling' if args.poll else 'native'} observer, {'CLI through a pipe' if args.cli else 'Python API'}"
+        )
+        targets = f"Targets: median ≤ {TARGET_MEDIAN_MS:g} ms and p95 ≤ {TARGET_P95_MS:g} ms above the debounce."
+        write_section("watch", f"{where} `{command}` ({how}):\n\n" + "\n".join(table) + f"\n\n{targets}", args.docs)
     return 0 if ok else 1
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dag import Dag
+from benchmarks.dag import Dag
 
 Outcome = tuple[float, list[float]]  # (output value, gradient of each input)
 
@@ -43,10 +43,12 @@ def _forward_lines(dag: Dag, names: dict[str, str], forward: dict[str, str]) -> 
 
 
 def python_floor_source(dag: Dag) -> str:
-    """One statement per gate and per gradient term, all in locals of one function."""
+    """What a person would write by hand for the job: one statement per gate and per
+    gradient term, all in locals of one function, ``if`` blocks for max and relu, a
+    gradient's first term assigned rather than added to a zero, and only the output's
+    value and the inputs' gradients returned."""
     names = _names(dag)
-    ins = list(names[n] for n in dag.inputs)
-    lines = ["def run(X):", f"    {', '.join(ins)}, = X"]
+    lines = ["def run(X):", f"    {', '.join(names[n] for n in dag.inputs)}, = X"]
     forward = {
         "add": "{a} + {b}",
         "mul": "{a} * {b}",
@@ -57,42 +59,63 @@ def python_floor_source(dag: Dag) -> str:
         "exp": "exp({a})",
     }
     lines += _forward_lines(dag, names, forward)
-    grads = {n: "g" + v for n, v in names.items()}
-    names_g = list(grads.values())
-    lines += ["    " + " = ".join(names_g[i : i + 250]) + " = 0.0" for i in range(0, len(names_g), 250)]
-    lines.append(f"    {grads[dag.output]} = 1.0")
+    assigned = {dag.output}  # wires whose gradient variable holds a value
+    lines.append(f"    g{names[dag.output]} = 1.0")
     for name, op, args in reversed(dag.gates):
-        y, gy = names[name], grads[name]
-        a, b = _operands(names, args)
-        terms: list[tuple[str | float, str]] = []
-        if op == "add":
-            terms = [(args[0], gy), (args[1], gy)]
-        elif op == "mul":
-            terms = [(args[0], f"{gy} * {b}"), (args[1], f"{gy} * {a}")]
-        elif op == "max":
-            terms = [
-                (args[0], f"({gy} if {a} > {b} else 0.5 * {gy} if {a} == {b} else 0.0)"),
-                (args[1], f"({gy} if {b} > {a} else 0.5 * {gy} if {a} == {b} else 0.0)"),
-            ]
-        elif op == "sigmoid":
-            terms = [(args[0], f"{gy} * {y} * (1.0 - {y})")]
-        elif op == "tanh":
-            terms = [(args[0], f"{gy} * (1.0 - {y} * {y})")]
-        elif op == "relu":
-            terms = [(args[0], f"({gy} if {a} > 0.0 else 0.0)")]
-        elif op == "exp":
-            terms = [(args[0], f"{gy} * {y}")]
-        for target, term in terms:
-            if isinstance(target, str):
-                lines.append(f"    {grads[target]} += {term}")
-    # Return what circuitflow returns: every wire's value and gradient.
-    lines.append(f"    return [{', '.join(names.values())}], [{', '.join(grads.values())}]")
+        if name not in assigned:
+            continue  # reaches no output: a person writes no code for it
+        lines += _gradient_lines(op, args, names, names[name], assigned)
+    grads = [f"g{names[n]}" if n in assigned else "0.0" for n in dag.inputs]
+    lines.append(f"    return {names[dag.output]}, [{', '.join(grads)}]")
     return "\n".join(lines) + "\n"
 
 
-def python_floor(dag: Dag) -> Callable[[Sequence[float]], tuple[list[float], list[float]]]:
-    """The compiled straight-line Python floor: ``run(inputs) -> (values, grads)`` of every
-    wire (inputs first, then gates, in file order)."""
+def _gradient_lines(
+    op: str, args: Sequence[str | float], names: dict[str, str], y: str, assigned: set[str]
+) -> list[str]:
+    """The gradient terms one gate sends to its inputs, as branches of (target, term) pairs."""
+    a, b = _operands(names, args)
+    gy = "g" + y
+    first, second = args[0], args[-1]
+    branches: list[tuple[str, list[tuple[str | float, str]]]]  # (condition, terms)
+    if op == "add":
+        branches = [("", [(first, gy), (second, gy)])]
+    elif op == "mul":
+        branches = [("", [(first, f"{gy} * {b}"), (second, f"{gy} * {a}")])]
+    elif op == "max":
+        branches = [
+            (f"if {a} > {b}:", [(first, gy)]),
+            (f"elif {b} > {a}:", [(second, gy)]),
+            ("else:", [(first, f"0.5 * {gy}"), (second, f"0.5 * {gy}")]),
+        ]
+    elif op == "relu":
+        branches = [(f"if {a} > 0.0:", [(first, gy)]), ("else:", [])]
+    else:
+        local = {"sigmoid": f"{gy} * {y} * (1.0 - {y})", "tanh": f"{gy} * (1.0 - {y} * {y})", "exp": f"{gy} * {y}"}
+        branches = [("", [(first, local[op])])]
+    targets = [t for _, terms in branches for t, _ in terms if isinstance(t, str)]
+    before = set(assigned)
+    lines = []
+    for condition, terms in branches:
+        indent = "    " if not condition else "        "
+        if condition:
+            lines.append("    " + condition)
+        done: set[str] = set()
+        body = []
+        for target, term in terms:
+            if isinstance(target, str):
+                known = target in before or target in done
+                body.append(f"{indent}g{names[target]} {'+=' if known else '='} {term}")
+                done.add(target)
+        # a branch that leaves a first-time gradient alone still gives it its value
+        body += [f"{indent}g{names[t]} = 0.0" for t in dict.fromkeys(targets) if t not in before and t not in done]
+        lines += body or [f"{indent}pass"]
+    assigned.update(targets)
+    return lines
+
+
+def python_floor(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
+    """The compiled hand-written floor: ``run(inputs) -> (output value, gradient of each input)``."""
     namespace: dict[str, Any] = {"exp": math.exp, "tanh": math.tanh}
     exec(compile(python_floor_source(dag), "<floor>", "exec"), namespace)  # noqa: S102 - generated here
     return namespace["run"]  # type: ignore[no-any-return]
@@ -216,7 +239,7 @@ def micrograd_run(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
     }
 
     def run(point: Sequence[float]) -> Outcome:
-        wires: dict[str, Any] = {name: Value(x) for name, x in zip(dag.inputs, point)}
+        wires: dict[str, Any] = {name: Value(x) for name, x in zip(dag.inputs, point, strict=True)}
         for name, op, args in dag.gates:
             wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
         out = wires[dag.output]
@@ -234,12 +257,12 @@ def torch_scalar(dag: Dag) -> Callable[[Sequence[float]], Outcome]:
 
     def run(point: Sequence[float]) -> Outcome:
         leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
-        wires: dict[str, Any] = dict(zip(dag.inputs, leaves))
+        wires: dict[str, Any] = dict(zip(dag.inputs, leaves, strict=True))
         for name, op, args in dag.gates:
             wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
         out = wires[dag.output]
         out.backward()
-        return float(out), [float(leaf.grad) if leaf.grad is not None else 0.0 for leaf in leaves]
+        return float(out.detach()), [float(leaf.grad) if leaf.grad is not None else 0.0 for leaf in leaves]
 
     return run
 
@@ -252,7 +275,7 @@ def torch_vectorised(dag: Dag) -> Callable[[Any], tuple[Any, list[Any]]]:
 
     def run(X: Any) -> tuple[Any, list[Any]]:
         leaves = [torch.tensor(row, dtype=torch.float64, requires_grad=True) for row in X]
-        wires: dict[str, Any] = dict(zip(dag.inputs, leaves))
+        wires: dict[str, Any] = dict(zip(dag.inputs, leaves, strict=True))
         for name, op, args in dag.gates:
             wires[name] = table[op](*[wires[a] if isinstance(a, str) else a for a in args])
         out = wires[dag.output]
