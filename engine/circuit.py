@@ -136,7 +136,7 @@ class Circuit:
         names, index = program.wires, program.index
         if dead:  # a faulting gate the output does not depend on, and those reading it, have no numbers
             first = program.n_inputs + program.live
-            names = [w for slot, w in enumerate(names) if slot < first or not math.isnan(values[slot])]
+            names = tuple(w for slot, w in enumerate(names) if slot < first or not math.isnan(values[slot]))
             index = {w: program.index[w] for w in names}
         status: Status = "ok" if all(c.passed for c in checks) else "failed"
         return Result(

@@ -34,13 +34,16 @@ class WireNumbers(Mapping[str, float]):
     materialised by `dict(view)`; pickled, it becomes a plain dict.
     """
 
-    __slots__ = ("_names", "_index", "_slots")
+    __slots__ = ("_names", "_index", "_slots", "_dense")
 
     def __init__(self, names: Sequence[str], index: Mapping[str, int], slots: Sequence[float]) -> None:
-        """`names[i]` is the wire of slot `i`, `index` the reverse, `slots` may hold more (constants)."""
+        """`names` are wires in slot order, `index` their slots, `slots` may hold more (constants, and
+        the slots of wires left out: gates without a value)."""
         self._names = names
         self._index = index
         self._slots = slots
+        # names[i] at slot i for every i: zip then pairs them, the fast way
+        self._dense = not names or index[names[-1]] == len(names) - 1
 
     def __getitem__(self, wire: str) -> float:
         return self._slots[self._index[wire]]
@@ -71,7 +74,9 @@ class WireNumbers(Mapping[str, float]):
 
     def as_dict(self) -> dict[str, float]:
         """A new dict of every wire's number, in slot order."""
-        return dict(zip(self._names, self._slots))
+        if self._dense:
+            return dict(zip(self._names, self._slots))
+        return {name: self._slots[self._index[name]] for name in self._names}
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,7 +203,10 @@ def test_write_refuses_a_parameter_of_a_sub_circuit(tmp_path: Path) -> None:
     before = (tmp_path / "network.yaml").read_bytes()
     done = subprocess.run(
         ["circuit", "optimize", "network.yaml", "--maximize", "--steps", "1", "--write"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1, done.stderr
     assert "error[edit] cannot write '" in done.stderr and "it is a parameter of a sub-circuit" in done.stderr

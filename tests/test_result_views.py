@@ -67,3 +67,11 @@ def test_views_of_a_chunked_evaluation_hold_every_wire() -> None:
     compiled = circuit.evaluate()
     assert codegen.is_compiled(circuit.program) and len(compiled.values) == 6_001
     assert compiled.values == interpreted.values and compiled.grads == interpreted.grads
+
+
+def test_a_view_without_some_wires_pairs_every_name_with_its_own_slot() -> None:
+    from engine.result import WireNumbers
+
+    view = WireNumbers(("x", "f", "fine"), {"x": 0, "f": 1, "fine": 3}, [0.0, 1.0, float("nan"), -0.5, 2.0])
+    assert dict(view) == view.as_dict() == {"x": 0.0, "f": 1.0, "fine": -0.5}
+    assert view == {"x": 0.0, "f": 1.0, "fine": -0.5} and list(view) == ["x", "f", "fine"]

@@ -35,7 +35,11 @@ def number_text(value: float) -> str:
 
 
 def set_inputs(
-    text: str, source: SourceMap | Placement, values: Mapping[str, float], current: Mapping[str, float], path: str | None = None
+    text: str,
+    source: SourceMap | Placement,
+    values: Mapping[str, float],
+    current: Mapping[str, float],
+    path: str | None = None,
 ) -> str:
     """`text` with the value of each input in `values` replaced.
 
@@ -83,7 +87,11 @@ def set_inputs(
 
 
 def write_inputs(
-    path: str | Path, original: bytes, source: SourceMap | Placement, current: Mapping[str, float], values: Mapping[str, float]
+    path: str | Path,
+    original: bytes,
+    source: SourceMap | Placement,
+    current: Mapping[str, float],
+    values: Mapping[str, float],
 ) -> None:
     """Put `values` into the file at `path`: only those numbers change, written atomically.
 
