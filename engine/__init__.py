@@ -11,6 +11,7 @@ The public API::
         handle.wait()                                  # until handle.stop()
 
     report = engine.batch(["circuits/"], jobs=2)   # a whole folder, in parallel
+    svg = engine.draw(c)                           # a picture with every value and gradient (or dot, mermaid)
 
 User errors raise `CircuitError` (or a subclass), whose issues carry file, line and column.
 """
@@ -24,6 +25,7 @@ from engine.version import __version__
 if TYPE_CHECKING:
     from engine.batching.runner import BatchReport, batch
     from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
+    from engine.drawing.picture import draw
     from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
     from engine.ops import OPS, Op
     from engine.optimizing import OptimizeResult
@@ -39,6 +41,7 @@ _LAZY = {
     "evaluate_file": "engine.circuit",
     "load_circuit": "engine.circuit",
     "parse_circuit": "engine.circuit",
+    "draw": "engine.drawing.picture",
     "CircuitError": "engine.errors",
     "EvaluationError": "engine.errors",
     "GraphError": "engine.errors",
@@ -89,6 +92,7 @@ __all__ = [
     "WatchHandle",
     "__version__",
     "batch",
+    "draw",
     "evaluate_file",
     "load_circuit",
     "parse_circuit",

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from engine.cli.graph import graph_command
 from engine.cli.optimize import optimize_command
 
 # engine.format.loader.DEFAULT_MAX_BYTES and engine.circuit.DEFAULT_CHECK_TOLERANCE, spelt out
@@ -113,9 +114,14 @@ def eval_command(
             "--output", metavar="FILE", help="With --inputs: write the results to FILE (atomically), not stdout."
         ),
     ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the chain rule edge by edge (json: adds a 'trace' list).")
+    ] = False,
 ) -> None:
     """Evaluate a circuit forward and backward: every wire's value and gradient."""
     overrides = parse_assignments(set_ or [])
+    if explain and inputs is not None:
+        raise UsageError("--explain evaluates one point; it does not combine with --inputs")
     if inputs is None and output is not None:
         raise UsageError("--output goes with --inputs (e.g. --inputs data.csv --output results.csv)")
     if inputs is not None:
@@ -132,6 +138,14 @@ def eval_command(
     from engine.cli.render import render_issues, render_result, result_issues
     from engine.result import to_json
 
+    if explain:
+        from engine.cli.graph import explained
+
+        result, text = explained(path, overrides, check, check_tolerance, max_bytes, as_json=format_ is Format.json)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        render_issues(result_issues(result), sys.stderr)
+        raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
     result = evaluate_file(path, overrides, check=check, check_tolerance=check_tolerance, max_bytes=max_bytes)
     if format_ is Format.json:
         print(to_json(result.to_dict()), flush=True)
@@ -209,6 +223,12 @@ def watch_command(
         Format, typer.Option("--format", help="Output format (json: one object per line).")
     ] = Format.text,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    graph: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph", metavar="OUT_DIR", help="Keep OUT_DIR/<circuit>.svg, a picture of each circuit, current."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate circuits, then re-evaluate each one on every save until Ctrl-C."""
     from engine.cli.watchview import run_watch
@@ -221,6 +241,7 @@ def watch_command(
             poll_interval=poll_interval,
             debounce_ms=debounce_ms,
             max_bytes=max_bytes,
+            graph=graph,
         )
     )
 
@@ -352,6 +373,9 @@ def schema_command() -> None:
     from engine.format.model import json_schema_text
 
     sys.stdout.write(json_schema_text())
+
+
+app.command("graph")(graph_command)
 
 
 def main(argv: list[str] | None = None) -> int:

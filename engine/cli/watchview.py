@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -45,17 +45,22 @@ def run_watch(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     debounce_ms: float = DEFAULT_DEBOUNCE_MS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    graph: Path | None = None,
 ) -> int:
     """Watch `paths`, printing every event, until Ctrl-C or SIGTERM; return the exit code.
 
     Both signals end the watch cleanly with exit code 0. A reader that closes
-    the pipe ends it too (also 0). A missing path is a usage error (2).
+    the pipe ends it too (also 0). A missing path is a usage error (2). With
+    `graph`, each event also rewrites that folder's ``<circuit>.svg``.
     """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"error: no such file or folder: {', '.join(repr(m) for m in missing)}", file=sys.stderr)
         return 2
-    show = write_json if json else write_text
+    if graph is not None and not graph.is_dir():
+        print(f"error: --graph needs an existing folder, got '{graph}'", file=sys.stderr)
+        return 2
+    show = _with_graph(write_json if json else write_text, graph)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     handle: WatchHandle | None = None
     code = 0
@@ -81,6 +86,20 @@ def run_watch(
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def _with_graph(show: Callable[[WatchEvent], None], graph: Path | None) -> Callable[[WatchEvent], None]:
+    if graph is None:
+        return show
+    from engine.cli.graph import graph_writer
+
+    draw = graph_writer(graph)
+
+    def both(event: WatchEvent) -> None:
+        draw(event)  # the picture first: whoever reads the printed event finds it up to date
+        show(event)
+
+    return both
 
 
 def write_json(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:

@@ -1,0 +1,206 @@
+"""What a picture shows, whatever its format: nodes, edges and captions from a circuit and its result.
+
+A node per wire (input, gate, output) and per literal constant; an edge per gate
+input, carrying the gradient it sends back (from `engine.drawing.trace`). A result
+that faulted still has every wire, without numbers, the faulting gate marked and
+the error in the caption. Above `MAX_WHOLE` gates, or when asked, the scene holds
+only the neighbourhood of one wire.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+from engine.circuit import Circuit
+from engine.drawing.trace import trace
+from engine.errors import CircuitError, Issue, did_you_mean
+from engine.result import Result, fmt
+
+MAX_WHOLE = 300
+"""Up to this many gates a picture shows the whole circuit; above, a neighbourhood."""
+DEFAULT_DEPTH = 3
+"""How many edges away from the focus a neighbourhood reaches, unless told."""
+
+NodeKind = Literal["input", "gate", "output", "constant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A box: a wire or a literal constant.
+
+    Attributes:
+        id: the wire's name; for a constant ``<gate>.<position>``.
+        kind: ``input``, ``gate``, ``output`` or ``constant``.
+        label: what the box is called (a constant's number).
+        op: a gate's op.
+        value: the wire's value (None when not evaluated).
+        grad: ∂output/∂wire (None when not evaluated, and for constants).
+        doc: the wire's ``doc``.
+        fault: the evaluation stopped at this gate.
+        formula: a gate's rule over its inputs (``x + y``).
+    """
+
+    id: str
+    kind: NodeKind
+    label: str
+    op: str | None = None
+    value: float | None = None
+    grad: float | None = None
+    doc: str | None = None
+    fault: bool = False
+    formula: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A gate input: `source` feeds argument `position` of gate `target`.
+
+    `contribution` is the gradient it carries back (``upstream · local``); None for
+    constants and when there are no numbers.
+    """
+
+    source: str
+    target: str
+    position: int
+    contribution: float | None = None
+    upstream: float | None = None
+    local: float | None = None
+    formula: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """Everything a picture holds, in drawing order (inputs, then gates topologically)."""
+
+    name: str
+    description: str | None
+    output: str
+    status: str
+    nodes: list[Node]
+    edges: list[Edge]
+    caption: list[str]
+
+    @property
+    def value(self) -> float | None:
+        return next((n.value for n in self.nodes if n.id == self.output), None)
+
+
+def build_scene(circuit: Circuit, result: Result, focus: str | None = None, depth: int | None = None) -> Scene:
+    """The scene of `circuit` with the numbers of `result`.
+
+    Args:
+        circuit: the circuit.
+        result: its evaluation (``ok``/``failed``), or the ``error`` result of a fault.
+        focus: draw only the wires within `depth` edges of this one.
+        depth: how far the neighbourhood reaches (default `DEFAULT_DEPTH`).
+
+    Raises:
+        CircuitError: `focus` names no wire.
+    """
+    from engine.drawing.formulas import forward_text
+    from engine.drawing.trace import argument_names
+
+    program = circuit.program
+    output = program.output_name
+    numbers = not result.broken and bool(result.values)
+    faulty = _faulting_gate(circuit, result)
+    nodes: list[Node] = []
+    for name in program.inputs:
+        nodes.append(Node(name, "input", name, None, *_numbers(result, name, numbers), _doc(circuit, name)))
+    edges: list[Edge] = []
+    links = {(k.target, k.position): k for k in trace(circuit, result)} if numbers else {}
+    for step in program.steps:
+        gate = program.wires[step.out]
+        spec = circuit.spec.gates[gate]
+        for position, ref in enumerate(spec.in_):
+            if isinstance(ref, str):
+                link = links.get((gate, position))
+                if link is None:
+                    edges.append(Edge(ref, gate, position))
+                else:
+                    edges.append(
+                        Edge(ref, gate, position, link.contribution, link.upstream, link.local, link.formula, link.note)
+                    )
+            else:
+                constant = f"{gate}.{position}"
+                nodes.append(Node(constant, "constant", fmt(ref), value=float(ref)))
+                edges.append(Edge(constant, gate, position))
+        kind: NodeKind = "output" if gate == output else "gate"
+        formula = forward_text(step.op.name, argument_names(circuit, gate))
+        nodes.append(
+            Node(gate, kind, gate, step.op.name, *_numbers(result, gate, numbers), spec.doc, gate == faulty, formula)
+        )
+    caption = _caption(circuit, result, numbers)
+    scene = Scene(circuit.name, circuit.spec.description, output, result.status, nodes, edges, caption)
+    if focus is None and len(program.steps) > MAX_WHOLE:
+        focus = output
+        scene.caption.append(
+            f"{len(program.steps)} gates are too many for one legible picture: showing the neighbourhood of "
+            f"'{output}'; choose another part with --focus WIRE --depth N"
+        )
+    if focus is not None:
+        return _neighbourhood(scene, circuit, focus, DEFAULT_DEPTH if depth is None else depth)
+    return scene
+
+
+def _numbers(result: Result, wire: str, numbers: bool) -> tuple[float | None, float | None]:
+    return (result.values[wire], result.grads[wire]) if numbers else (None, None)
+
+
+def _doc(circuit: Circuit, name: str) -> str | None:
+    return circuit.spec.inputs[name].doc
+
+
+def _faulting_gate(circuit: Circuit, result: Result) -> str | None:
+    """The gate an evaluation fault is placed at (errors carry the gate key's line and column)."""
+    if result.status != "error":
+        return None
+    for issue in result.errors:
+        for gate in circuit.spec.gates:
+            if circuit.source.locate(("gates", gate), key=True) == (issue.line, issue.column):
+                return gate
+    return None
+
+
+def _caption(circuit: Circuit, result: Result, numbers: bool) -> list[str]:
+    lines = []
+    if numbers:
+        lines.append(f"{result.output} = {fmt(result.value)}")
+    for issue in result.errors:
+        lines.append(f"{issue.location()}: error[{issue.code}] {issue.message}")
+    for check in result.checks:
+        if not check.passed:
+            lines.append(check.describe())
+    return lines
+
+
+def _neighbourhood(scene: Scene, circuit: Circuit, focus: str, depth: int) -> Scene:
+    if focus not in circuit.program.index:
+        hint = did_you_mean(focus, circuit.program.wires) or "wires: " + ", ".join(circuit.program.wires[:10])
+        raise CircuitError([Issue("unknown-wire", f"no wire named '{focus}' to focus on", circuit.path, hint=hint)])
+    near: dict[str, list[str]] = {}
+    for edge in scene.edges:
+        near.setdefault(edge.source, []).append(edge.target)
+        near.setdefault(edge.target, []).append(edge.source)
+    reached = {focus: 0}
+    queue = deque([focus])
+    while queue:
+        node = queue.popleft()
+        if reached[node] == depth:
+            continue
+        for other in near.get(node, []):
+            if other not in reached:
+                reached[other] = reached[node] + 1
+                queue.append(other)
+    wires = sum(1 for n in scene.nodes if n.kind != "constant")
+    kept = [n for n in scene.nodes if n.id in reached]
+    shown = sum(1 for n in kept if n.kind != "constant")
+    caption = [
+        *scene.caption,
+        f"neighbourhood of '{focus}' within {depth} edge{'s' if depth != 1 else ''}: {shown} of {wires} wires",
+    ]
+    edges = [e for e in scene.edges if e.source in reached and e.target in reached]
+    return Scene(scene.name, scene.description, scene.output, scene.status, kept, edges, caption)

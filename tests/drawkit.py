@@ -1,0 +1,79 @@
+"""Reading the pictures back: the SVG's boxes, edges and texts, in picture coordinates."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlaps(self, other: Rect) -> bool:
+        return (
+            self.x < other.x + other.w
+            and other.x < self.x + self.w
+            and self.y < other.y + other.h
+            and other.y < self.y + self.h
+        )
+
+
+@dataclass(frozen=True)
+class Picture:
+    root: ET.Element
+    view: Rect
+    boxes: dict[str, Rect]
+    nodes: dict[str, ET.Element]
+    edges: list[tuple[ET.Element, tuple[float, float], tuple[float, float]]]
+
+    def texts(self, wire: str) -> list[str]:
+        """The texts shown in a wire's box, in order."""
+        return [t.text or "" for t in self.nodes[wire].iter(f"{SVG}text")]
+
+
+def parse(svg: str) -> Picture:
+    """Parse the SVG (a strict XML parser) and collect boxes and edge end points."""
+    root = ET.fromstring(svg.encode("utf-8"))
+    vx, vy, vw, vh = (float(v) for v in root.attrib["viewBox"].split())
+    group = next(g for g in root.findall("svg:g", NS) if "transform" in g.attrib)
+    dx, dy = (float(v) for v in re.findall(r"[-\d.]+", group.attrib["transform"]))
+    boxes, nodes, edges = {}, {}, []
+    for g in group.findall("svg:g", NS):
+        classes = g.attrib.get("class", "").split()
+        if "node" in classes:
+            r = g.find("svg:rect", NS)
+            assert r is not None
+            wire = g.attrib["data-wire"]
+            boxes[wire] = Rect(
+                float(r.attrib["x"]) + dx,
+                float(r.attrib["y"]) + dy,
+                float(r.attrib["width"]),
+                float(r.attrib["height"]),
+            )
+            nodes[wire] = g
+        elif "edge" in classes:
+            path = g.find("svg:path", NS)
+            assert path is not None
+            numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", path.attrib["d"])]
+            start = (numbers[0] + dx, numbers[1] + dy)
+            end = (numbers[-2] + dx, numbers[-1] + dy)
+            edges.append((g, start, end))
+    return Picture(root, Rect(vx, vy, vw, vh), boxes, nodes, edges)
+
+
+def eval_table(stdout: str) -> dict[str, tuple[str, str]]:
+    """``circuit eval``'s plain table: wire → (value, gradient) exactly as printed."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 3:
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
