@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from engine.watching.session import WatchEvent
 
 
-class GraphFormat(str, enum.Enum):  # noqa: UP042 - typer lists the choices of a str Enum
+class GraphFormat(enum.StrEnum):
     svg = "svg"
     dot = "dot"
     mermaid = "mermaid"
