@@ -24,7 +24,7 @@ def quoted(value: str) -> str:
 
 def _record(value: str) -> str:
     # inside a record label these characters are structure unless escaped
-    for char in '\\{}|<>" ':
+    for char in '\\{}|<>"':
         value = value.replace(char, "\\" + char)
     return value
 

@@ -35,11 +35,11 @@ text {{ font-family: {MONO}; font-size: {FONT}px; fill: #0f172a; }}
 .sub {{ font-family: {SANS}; font-size: 14px; fill: #334155; }}
 .cap, .legend text {{ font-size: {SMALL}px; fill: #334155; }}
 .cap.err {{ fill: #b91c1c; font-weight: 600; }}
-.node rect.box {{ fill: #ffffff; stroke: #64748b; stroke-width: 1.5; }}
-.node.input rect.box {{ fill: #e0f2fe; stroke: #0369a1; }}
-.node.output rect.box {{ fill: #fef3c7; stroke: #b45309; stroke-width: 3; }}
-.node.constant rect.box {{ fill: #f1f5f9; stroke: #94a3b8; stroke-dasharray: 4 3; }}
-.node.fault rect.box {{ fill: #fee2e2; stroke: #b91c1c; stroke-width: 3; }}
+rect.box {{ fill: #ffffff; stroke: #64748b; stroke-width: 1.5; }}
+.input > rect.box {{ fill: #e0f2fe; stroke: #0369a1; }}
+.output > rect.box {{ fill: #fef3c7; stroke: #b45309; stroke-width: 3; }}
+.constant > rect.box {{ fill: #f1f5f9; stroke: #94a3b8; stroke-dasharray: 4 3; }}
+.fault > rect.box {{ fill: #fee2e2; stroke: #b91c1c; stroke-width: 3; }}
 .node .name {{ font-weight: 700; }}
 .node .key {{ fill: #64748b; }}
 .node .pos {{ fill: {POSITIVE}; }}
@@ -264,7 +264,7 @@ def _legend(x: float, y: float, output: str) -> str:
     cx = x
     for kind, label in (("input", "input"), ("gate", "gate (op)"), ("output", "output"), ("constant", "constant")):
         items.append(
-            f'<g class="node {kind}"><rect class="box" x="{cx:.1f}" y="{y:.1f}" width="22" height="14" rx="3"/></g>'
+            f'<g class="swatch {kind}"><rect class="box" x="{cx:.1f}" y="{y:.1f}" width="22" height="14" rx="3"/></g>'
             f'<text x="{cx + 28:.1f}" y="{y + 11:.1f}">{label}</text>'
         )
         cx += 28 + _width(len(label), SMALL) + 22
