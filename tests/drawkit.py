@@ -77,3 +77,41 @@ def eval_table(stdout: str) -> dict[str, tuple[str, str]]:
         if len(cells) == 3:
             rows[cells[0]] = (cells[1], cells[2])
     return rows
+
+
+def layered_circuit(n_gates: int, seed: int = 0, width: int = 24) -> str:
+    """A random circuit of `n_gates` gates in layers of `width`, each reading the last three
+    layers (fan-out, edges spanning layers, a few constants), summed into one output."""
+    import random
+
+    rng = random.Random(seed)
+    lines = ["inputs:"] + [f"  x{i}: {rng.uniform(-1, 1):.3f}" for i in range(width)]
+    layers = [[f"x{i}" for i in range(width)]]
+    lines.append("gates:")
+    count = 0
+    unread = dict.fromkeys(layers[0])
+    while count < n_gates - 1:
+        layer = []
+        firsts = layers[-1][:]
+        rng.shuffle(firsts)  # every wire of the layer before is read, so every gate reaches the output
+        pool = [w for recent in layers[-3:] for w in recent]
+        for first in firsts[: min(width, n_gates - 1 - count)]:
+            op = rng.choice(("add", "mul", "tanh", "sigmoid", "max", "relu"))
+            if op in ("tanh", "sigmoid", "relu"):
+                args = [first]
+            else:
+                args = [first, rng.choice(pool) if rng.random() > 0.1 else "0.5"]
+            name = f"g{count}"
+            lines.append(f"  {name}: {{op: {op}, in: [{', '.join(args)}]}}")
+            for arg in args:
+                unread.pop(arg, None)
+            unread[name] = None
+            layer.append(name)
+            count += 1
+        layers.append(layer)
+    last = list(unread)
+    lines.append(
+        f"  out: {{op: add, in: [{', '.join(last)}]}}" if len(last) > 1 else f"  out: {{op: neg, in: [{last[0]}]}}"
+    )
+    lines.append("output: out")
+    return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ import pytest
 
 import engine
 from engine.drawing.svg import FONT, SMALL
-from tests.benchmarks.dag import random_dag
+from tests.drawkit import layered_circuit
 from tests.drawkit import SVG, Picture, eval_table, parse
 
 ROOT = Path(__file__).parent.parent
@@ -159,14 +159,14 @@ def test_no_text_is_smaller_than_the_legend() -> None:
 
 
 def test_three_hundred_gates_are_drawn_whole_and_legible() -> None:
-    circuit = engine.parse_circuit(random_dag(300, seed=3).yaml(), "big")
+    circuit = engine.parse_circuit(layered_circuit(300, seed=3), "big")
     picture = parse(engine.draw(circuit))
     assert len([n for n in picture.nodes.values() if "constant" not in n.attrib["class"]]) == len(circuit.program.wires)
     assert_geometry(picture)
 
 
 def test_above_three_hundred_gates_the_outputs_neighbourhood_is_drawn() -> None:
-    circuit = engine.parse_circuit(random_dag(400, seed=5).yaml(), "big")
+    circuit = engine.parse_circuit(layered_circuit(400, seed=5), "big")
     picture = parse(engine.draw(circuit))
     captions = [t.text or "" for t in picture.root.iter(f"{SVG}text") if "cap" in t.attrib.get("class", "")]
     shown = sum(1 for n in picture.nodes.values() if "constant" not in n.attrib["class"])
@@ -175,7 +175,7 @@ def test_above_three_hundred_gates_the_outputs_neighbourhood_is_drawn() -> None:
         f"'{circuit.output}'; choose another part with --focus WIRE --depth N",
         f"neighbourhood of '{circuit.output}' within 3 edges: {shown} of {len(circuit.program.wires)} wires",
     ]
-    assert circuit.output in picture.nodes and shown < 60
+    assert circuit.output in picture.nodes and shown < 150
     assert_geometry(picture)
 
 

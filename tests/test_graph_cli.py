@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.dag import random_dag
+from tests.drawkit import layered_circuit
 from tests.drawkit import SVG, parse
 from tests.test_watch_cli import Watch
 from tests.watchkit import save_atomic, save_in_place, seed
@@ -74,14 +74,14 @@ def test_focus_on_an_unknown_wire_and_unwritable_output() -> None:
 
 
 def test_a_big_circuit_says_it_draws_a_neighbourhood(tmp_path: Path) -> None:
-    (tmp_path / "big.yaml").write_text(random_dag(400, seed=1).yaml())
+    (tmp_path / "big.yaml").write_text(layered_circuit(400, seed=1))
     proc = run("graph", "big.yaml", "--depth", "2", cwd=tmp_path)
     assert proc.returncode == 0
     assert proc.stderr == (
-        "note: 400 gates are more than one picture shows legibly (300): drawing the neighbourhood of 'g399' "
+        "note: 400 gates are more than one picture shows legibly (300): drawing the neighbourhood of 'out' "
         "within 2 edges\n  help: choose another part with --focus WIRE --depth N\n"
     )
-    assert "neighbourhood of 'g399' within 2 edges" in captions(proc.stdout)[-1]
+    assert "neighbourhood of 'out' within 2 edges" in captions(proc.stdout)[-1]
     focused = run("graph", "big.yaml", "--focus", "g10", "--depth", "1", cwd=tmp_path)
     assert focused.returncode == 0 and focused.stderr == ""
     assert "g10" in parse(focused.stdout).nodes

@@ -5,7 +5,8 @@
 2. Edges spanning several layers pass through a *waypoint* in each layer between,
    which takes a slot like a small box, so no edge crosses a box.
 3. Order within layers: a few sweeps of the barycentre heuristic (each node moves
-   to the mean position of its neighbours in the layer before, then after).
+   to the mean position of its neighbours in the layer before, then after),
+   keeping whichever order had the fewest crossings.
 4. Heights: every layer is pulled towards its neighbours' heights while keeping
    its order and the gaps between boxes — an isotonic regression, solved exactly
    by pooling adjacent violators.
@@ -18,6 +19,7 @@ Everything is plain arithmetic over lists; no recursion, so any depth works.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +28,7 @@ import networkx as nx
 GAP_X = 110.0  # between columns: room for the edge labels
 GAP_Y = 26.0  # between boxes of one column
 WAY_GAP = 12.0  # around a waypoint
-SWEEPS = 4
+SWEEPS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,14 @@ class Route:
     """An edge's path: a start, then (control 1, control 2, end) cubic segments or straight points."""
 
     points: list[tuple[float, float]]  # the polyline the curve follows: start, bends, end
-    label: tuple[float, float]  # where the edge's label goes
+    hop: tuple[tuple[float, float], tuple[float, float]]  # the last gap it crosses, where its label goes
+
+    def along(self, t: float) -> tuple[float, float]:
+        """The point at `t` (0 to 1) along the curve of the last gap (control points at mid-gap)."""
+        (x0, y0), (x1, y1) = self.hop
+        mid = (x0 + x1) / 2
+        a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
+        return a * x0 + (b + c) * mid + d * x1, (a + b) * y0 + (c + d) * y1
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +145,14 @@ def _layers(sizes: dict[str, tuple[float, float]], edges: Sequence[tuple[str, st
 
 
 def _order(layers: list[list[_Slot]], chains: list[list[tuple[int, int]]]) -> None:
-    """Reorder every layer by barycentres; afterwards slot lists are in final order."""
-    links: set[tuple[int, int, int]] = set()  # (layer of the left end, its index, index of the right end)
+    """Reorder every layer by barycentres, keeping the order with the fewest crossings.
+
+    Afterwards each layer's slots are in their final order, with `up`/`down` set.
+    """
+    links: dict[tuple[int, int, int], None] = {}  # (layer of the left end, its index, index of the right end)
     for chain in chains:
         for (k, i), (_, j) in zip(chain, chain[1:], strict=False):
-            links.add((k, i, j))
+            links[(k, i, j)] = None
     up: list[dict[int, list[int]]] = [{} for _ in layers]
     down: list[dict[int, list[int]]] = [{} for _ in layers]
     for k, i, j in links:
@@ -148,6 +160,7 @@ def _order(layers: list[list[_Slot]], chains: list[list[tuple[int, int]]]) -> No
         up[k + 1].setdefault(j, []).append(i)
     # positions[k][i]: the rank of original slot i of layer k
     positions = [list(range(len(layer))) for layer in layers]
+    best, fewest = [p[:] for p in positions], _crossings(down, positions)
     for sweep in range(2 * SWEEPS):
         downward = sweep % 2 == 0
         span = range(1, len(layers)) if downward else range(len(layers) - 2, -1, -1)
@@ -162,6 +175,10 @@ def _order(layers: list[list[_Slot]], chains: list[list[tuple[int, int]]]) -> No
             keys.sort()
             for rank, (_, _, i) in enumerate(keys):
                 current[i] = rank
+        crossings = _crossings(down, positions)
+        if crossings < fewest:
+            best, fewest = [p[:] for p in positions], crossings
+    positions = best
     for k, layer in enumerate(layers):
         ranked = sorted(range(len(layer)), key=positions[k].__getitem__)
         layers[k] = [layer[old] for old in ranked]
@@ -170,6 +187,20 @@ def _order(layers: list[list[_Slot]], chains: list[list[tuple[int, int]]]) -> No
             slot.down = [positions[k + 1][j] for j in down[k].get(old, [])]
     for chain in chains:
         chain[:] = [(k, positions[k][i]) for k, i in chain]
+
+
+def _crossings(down: list[dict[int, list[int]]], positions: list[list[int]]) -> int:
+    """How many pairs of links between neighbouring layers cross."""
+    total = 0
+    for k in range(len(positions) - 1):
+        pairs = sorted((positions[k][i], positions[k + 1][j]) for i, js in down[k].items() for j in js)
+        # links cross when their left ends and right ends are in opposite orders: count
+        # the inversions of the right ends, keeping a sorted list of those seen
+        seen: list[int] = []
+        for _, right in pairs:
+            total += len(seen) - bisect.bisect_right(seen, right)
+            bisect.insort(seen, right)
+    return total
 
 
 def _gap(a: _Slot, b: _Slot) -> float:
@@ -250,8 +281,7 @@ def _routes(
             y = layers[k][index].y
             points += [(lefts[k], y), (lefts[k] + widths[k], y)]
         points += [(lefts[kt], end[e]), (target.x, end[e])]
-        (x0, y0), (x1, y1) = points[-3], points[-2]
-        routes.append(Route(points, ((x0 + x1) / 2, (y0 + y1) / 2)))
+        routes.append(Route(points, (points[-3], points[-2])))
     return routes
 
 

@@ -29,6 +29,7 @@ def draw(
     depth: int | None = None,
     inputs: Mapping[str, float] | None = None,
     notes: Sequence[str] = (),
+    whole: bool = False,
 ) -> str:
     """The circuit as a picture with every value and gradient.
 
@@ -39,9 +40,10 @@ def draw(
         format: ``svg`` (self-contained), ``dot`` (Graphviz) or ``mermaid``.
         focus: draw the neighbourhood of this wire only.
         depth: how many edges from `focus` the neighbourhood reaches (default 3).
-            Circuits above 300 gates get the output's neighbourhood unless `focus` is given.
+            Circuits above 300 gates get the output's neighbourhood unless `focus` or `whole` is given.
         inputs: input overrides, when the circuit is evaluated here.
         notes: more lines for the caption.
+        whole: draw every gate, however many (a big picture, no longer legible at a glance).
 
     Returns:
         The picture's text.
@@ -53,7 +55,7 @@ def draw(
     """
     render = renderer(format)
     circuit, result = _pair(subject, result, inputs)
-    scene = build_scene(circuit, result, focus, depth)
+    scene = build_scene(circuit, result, focus, depth, whole=whole)
     scene.caption.extend(notes)
     return render(scene)
 

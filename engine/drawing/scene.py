@@ -88,7 +88,9 @@ class Scene:
         return next((n.value for n in self.nodes if n.id == self.output), None)
 
 
-def build_scene(circuit: Circuit, result: Result, focus: str | None = None, depth: int | None = None) -> Scene:
+def build_scene(
+    circuit: Circuit, result: Result, focus: str | None = None, depth: int | None = None, *, whole: bool = False
+) -> Scene:
     """The scene of `circuit` with the numbers of `result`.
 
     Args:
@@ -96,6 +98,7 @@ def build_scene(circuit: Circuit, result: Result, focus: str | None = None, dept
         result: its evaluation (``ok``/``failed``), or the ``error`` result of a fault.
         focus: draw only the wires within `depth` edges of this one.
         depth: how far the neighbourhood reaches (default `DEFAULT_DEPTH`).
+        whole: draw every gate even above `MAX_WHOLE` (unless `focus` is given).
 
     Raises:
         CircuitError: `focus` names no wire.
@@ -135,7 +138,7 @@ def build_scene(circuit: Circuit, result: Result, focus: str | None = None, dept
         )
     caption = _caption(circuit, result, numbers)
     scene = Scene(circuit.name, circuit.spec.description, output, result.status, nodes, edges, caption)
-    if focus is None and len(program.steps) > MAX_WHOLE:
+    if focus is None and not whole and len(program.steps) > MAX_WHOLE:
         focus = output
         scene.caption.append(
             f"{len(program.steps)} gates are too many for one legible picture: showing the neighbourhood of "

@@ -111,8 +111,9 @@ def to_svg(scene: Scene) -> str:
         parts.append(f'<text class="{cls}" x="{MARGIN}" y="{MARGIN + 14 + LINE * i:.1f}">{text(line)}</text>\n')
     parts.append(f'<g transform="translate({MARGIN:.0f} {top:.1f})">\n')
     scale = max((abs(e.contribution) for e in scene.edges if e.contribution is not None), default=0.0)
-    for edge, route in zip(scene.edges, placed.routes, strict=True):
-        parts.append(_edge(edge, route, scale, scene.output))
+    spots = _label_spots(scene.edges, placed.routes)
+    for edge, route, spot in zip(scene.edges, placed.routes, spots, strict=True):
+        parts.append(_edge(edge, route, spot, scale, scene.output))
     for node in scene.nodes:
         parts.append(_node(node, placed.boxes[node.id], scene.output))
     parts.append("</g>\n")
@@ -168,7 +169,60 @@ def _path(points: list[tuple[float, float]]) -> str:
     return " ".join(d)
 
 
-def _edge(edge: Edge, route: Route, scale: float, output: str) -> str:
+_TRIES = (0.5, 0.35, 0.65, 0.25, 0.75, 0.42, 0.58)  # where along its last curve a label may sit, best first
+_CELL = 64.0
+
+
+def _label_spots(edges: list[Edge], routes: list[Route]) -> list[tuple[float, float]]:
+    """A spot for each edge's label, on its curve, away from the labels already placed.
+
+    Edges that cross in a gap do so at its middle, so the middle is tried first and,
+    when taken, points nearer either end (never over a box); a grid of cells keeps
+    the search local. With no free spot the label goes to the middle anyway.
+    """
+    grid: dict[tuple[int, int], list[_Rect]] = {}
+    spots = []
+    for edge, route in zip(edges, routes, strict=True):
+        if edge.contribution is None:
+            spots.append(route.along(0.5))
+            continue
+        half = _width(len(short(edge.contribution)), SMALL) / 2 + 2
+        (left, _), (right, _) = route.hop
+        tries = [(route.along(t), t) for t in _TRIES]
+        fits = [(x, y) for (x, y), _ in tries if left <= x - half and x + half <= right]
+        spot = next((xy for xy in fits if not _taken(grid, _label_rect(xy, half))), route.along(0.5))
+        spots.append(spot)
+        rect = _label_rect(spot, half)
+        for cell in _cells(rect):
+            grid.setdefault(cell, []).append(rect)
+    return spots
+
+
+_Rect = tuple[float, float, float, float]
+
+
+def _label_rect(spot: tuple[float, float], half: float) -> _Rect:
+    x, y = spot
+    return (x - half, y - SMALL - 6, x + half, y - 2)  # the text sits above the line, clear of its width
+
+
+def _cells(rect: _Rect) -> list[tuple[int, int]]:
+    return [
+        (i, j)
+        for i in range(int(rect[0] // _CELL), int(rect[2] // _CELL) + 1)
+        for j in range(int(rect[1] // _CELL), int(rect[3] // _CELL) + 1)
+    ]
+
+
+def _taken(grid: dict[tuple[int, int], list[_Rect]], rect: _Rect) -> bool:
+    return any(_overlap(rect, other) for cell in _cells(rect) for other in grid.get(cell, ()))
+
+
+def _overlap(a: _Rect, b: _Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _edge(edge: Edge, route: Route, spot: tuple[float, float], scale: float, output: str) -> str:
     c = edge.contribution
     sign = _sign(c)
     colour = {"pos": POSITIVE, "neg": NEGATIVE, "zero": ZERO}[sign]
@@ -187,8 +241,8 @@ def _edge(edge: Edge, route: Route, scale: float, output: str) -> str:
     data = f' data-contribution="{c!r}"' if c is not None else ""
     label = ""
     if c is not None:
-        lx, ly = route.label
-        label = f'<text x="{lx:.1f}" y="{ly - 5:.1f}" text-anchor="middle" fill="{colour}">{text(short(c))}</text>'
+        lx, ly = spot
+        label = f'<text x="{lx:.1f}" y="{ly - 6:.1f}" text-anchor="middle" fill="{colour}">{text(short(c))}</text>'
     return (
         f'<g class="edge" data-from="{text(edge.source)}" data-to="{text(edge.target)}"{data}>'
         f"<title>{text(tip)}</title>"
