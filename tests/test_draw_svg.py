@@ -12,8 +12,7 @@ import pytest
 
 import engine
 from engine.drawing.svg import FONT, SMALL
-from tests.drawkit import layered_circuit
-from tests.drawkit import SVG, Picture, eval_table, parse
+from tests.drawkit import SVG, Picture, eval_table, layered_circuit, parse
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "circuits").glob("*.yaml"))

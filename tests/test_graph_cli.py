@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.drawkit import layered_circuit
-from tests.drawkit import SVG, parse
+from tests.drawkit import SVG, layered_circuit, parse
 from tests.test_watch_cli import Watch
 from tests.watchkit import save_atomic, save_in_place, seed
 
