@@ -64,7 +64,7 @@ def test_the_svg_file_loads_and_its_text_shows_the_seed_numbers(browser: Any, se
     ]
     labels = page.eval_on_selector_all("g.edge > text", "ts => ts.map(t => t.textContent).sort()")
     assert labels == ["-4", "-4", "-4", "3"]
-    assert "f = -12" in page.text_content("svg")
+    assert "output: f = -12" in page.text_content("svg")
     page.close()
 
 

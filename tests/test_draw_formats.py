@@ -129,3 +129,22 @@ def test_seed_mermaid_exactly() -> None:
 def test_mermaid_ids_never_clash_with_keywords_and_labels_use_entity_codes() -> None:
     check_mermaid(engine.draw(engine.parse_circuit(KEYWORDS, "c"), format="mermaid"))
     assert label('a "b" <c> & #d|') == "a #quot;b#quot; #lt;c#gt; #amp; #35;d#124;"
+
+
+def test_the_docs_mermaid_and_trace_are_what_the_seed_gives() -> None:
+    import json
+    import subprocess
+    import sys
+
+    doc = (ROOT / "docs" / "pictures.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r"```mermaid\n(.*?)```", doc, re.S)
+    assert shown == engine.draw(engine.load_circuit(ROOT / "circuits" / "seed.yaml"), format="mermaid")
+    (trace,) = re.findall(r"```json\n(\"trace\": .*?)\n```", doc, re.S)
+    circuit = str(Path(sys.executable).parent / "circuit")
+    done = subprocess.run(
+        [circuit, "eval", "circuits/seed.yaml", "--explain", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert json.loads("{" + trace + "}")["trace"] == json.loads(done.stdout)["trace"]

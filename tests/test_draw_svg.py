@@ -133,7 +133,7 @@ def test_a_faulting_circuit_is_drawn_with_the_gate_marked_and_the_error_in_the_c
 def test_a_failed_expectation_is_in_the_caption() -> None:
     picture = picture_of("inputs: {x: 1}\ngates:\n  f: {op: neg, in: [x]}\nexpect: {values: {f: 2}}\n")
     captions = [t.text for t in picture.root.iter(f"{SVG}text") if "cap" in t.attrib.get("class", "")]
-    assert captions == ["f = -1", "value of 'f' is -1.0, expected 2.0"]
+    assert captions == ["output: f = -1", "value of 'f' is -1.0, expected 2.0"]
 
 
 def test_fan_out_edges_each_carry_their_own_contribution() -> None:

@@ -78,12 +78,14 @@ def test_a_big_circuit_says_it_draws_a_neighbourhood(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert proc.stderr == (
         "note: 400 gates are more than one picture shows legibly (300): drawing the neighbourhood of 'out' "
-        "within 2 edges\n  help: choose another part with --focus WIRE --depth N\n"
+        "within 2 edges\n  help: choose another part with --focus WIRE --depth N, or draw it all with --whole\n"
     )
     assert "neighbourhood of 'out' within 2 edges" in captions(proc.stdout)[-1]
     focused = run("graph", "big.yaml", "--focus", "g10", "--depth", "1", cwd=tmp_path)
     assert focused.returncode == 0 and focused.stderr == ""
     assert "g10" in parse(focused.stdout).nodes
+    whole = run("graph", "big.yaml", "--whole", cwd=tmp_path)
+    assert whole.returncode == 0 and whole.stderr == "" and len(parse(whole.stdout).nodes) > 400
 
 
 @pytest.mark.timeout(60)

@@ -1,5 +1,6 @@
 """``circuit graph``: a circuit as a picture (SVG, DOT or Mermaid) with every value and
-gradient; and the pictures ``circuit watch --graph OUT_DIR`` keeps up to date.
+gradient; the pictures ``circuit watch --graph OUT_DIR`` keeps up to date; and the
+chain rule that ``circuit eval --explain`` prints.
 
 An invalid file gets its located errors and exit 1, as with ``eval``; a circuit
 whose evaluation faults still gets its picture, the faulting gate marked, and exit 1.
@@ -44,6 +45,9 @@ def graph_command(
         int | None,
         typer.Option("--depth", min=0, metavar="N", help="How many edges from the focus to draw (default 3)."),
     ] = None,
+    whole: Annotated[
+        bool, typer.Option("--whole", help="Draw every gate, even above 300 (a big picture, hard to read).")
+    ] = False,
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")
     ] = 100 * 1024 * 1024,
@@ -63,18 +67,18 @@ def graph_command(
     try:
         circuit = load_circuit(path, max_bytes=max_bytes)
         result = evaluated(circuit, overrides)
-        picture = draw(circuit, result, format=format_.value, focus=focus, depth=depth)
+        picture = draw(circuit, result, format=format_.value, focus=focus, depth=depth, whole=whole)
     except CircuitError as error:
         render_issues([i.at(str(path)) for i in error.issues], sys.stderr)
         raise typer.Exit(ExitCode.FAILED) from None
     gates = len(circuit.program.steps)
-    if focus is None and gates > MAX_WHOLE:
+    if focus is None and not whole and gates > MAX_WHOLE:
         print(
             f"note: {gates} gates are more than one picture shows legibly ({MAX_WHOLE}): drawing the "
             f"neighbourhood of '{circuit.output}' within {DEFAULT_DEPTH if depth is None else depth} edges",
             file=sys.stderr,
         )
-        print("  help: choose another part with --focus WIRE --depth N", file=sys.stderr)
+        print("  help: choose another part with --focus WIRE --depth N, or draw it all with --whole", file=sys.stderr)
     if output is None:
         sys.stdout.write(picture)
     else:

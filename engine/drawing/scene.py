@@ -171,7 +171,7 @@ def _faulting_gate(circuit: Circuit, result: Result) -> str | None:
 def _caption(circuit: Circuit, result: Result, numbers: bool) -> list[str]:
     lines = []
     if numbers:
-        lines.append(f"{result.output} = {fmt(result.value)}")
+        lines.append(f"output: {result.output} = {fmt(result.value)}")
     for issue in result.errors:
         lines.append(f"{issue.location()}: error[{issue.code}] {issue.message}")
     for check in result.checks:

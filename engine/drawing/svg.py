@@ -93,9 +93,9 @@ def to_svg(scene: Scene) -> str:
     placed = layout(sizes, [(e.source, e.target) for e in scene.edges])
     head = _header(scene)
     top = MARGIN + LINE * len(head) + 12
-    legend_h = 3 * (SMALL + 8) + 10
+    legend_h = LEGEND_ROWS * (SMALL + 8) + 10
     caption_h = (SMALL + 8) * len(scene.caption)
-    width = max(placed.width + 2 * MARGIN, _legend_width() + 2 * MARGIN, *(_caption_width(c) for c in scene.caption))
+    width = max(placed.width + 2 * MARGIN, _legend_width(scene.output), *(_caption_width(c) for c in scene.caption))
     height = top + placed.height + 24 + caption_h + legend_h + MARGIN
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
@@ -303,13 +303,18 @@ def _node_tip(node: Node, output: str) -> str:
     return "\n".join(lines)
 
 
-_LEGEND_TEXT = (
-    "arrows: values flow forward; an edge's number: the gradient it carries back = upstream × local derivative"
-)
+def _legend_lines(output: str) -> tuple[str, str]:
+    return (
+        f"in a box: its value (forward) and grad = ∂{output}/∂wire (backward); arrows: values flow forward",
+        "on an edge: the gradient it carries back = upstream × local derivative; its width grows with it",
+    )
 
 
-def _legend_width() -> float:
-    return _width(len(_LEGEND_TEXT) + 30, SMALL)
+LEGEND_ROWS = 4
+
+
+def _legend_width(output: str) -> float:
+    return max(_width(len(line), SMALL) for line in _legend_lines(output)) + 2 * MARGIN
 
 
 def _legend(x: float, y: float, output: str) -> str:
@@ -330,8 +335,6 @@ def _legend(x: float, y: float, output: str) -> str:
             f'stroke-width="3"/><text x="{cx + 30:.1f}" y="{y2 + 11:.1f}">{label}</text>'
         )
         cx += 30 + _width(len(label), SMALL) + 22
-    items.append(
-        f'<text x="{cx:.1f}" y="{y2 + 11:.1f}">width grows with |gradient|; grad = ∂{text(output)}/∂wire</text>'
-    )
-    items.append(f'<text x="{x:.1f}" y="{y + 2 * row + 11:.1f}">{text(_LEGEND_TEXT)}</text>')
+    for n, line in enumerate(_legend_lines(output), start=2):
+        items.append(f'<text x="{x:.1f}" y="{y + n * row + 11:.1f}">{text(line)}</text>')
     return f'<g class="legend">{"".join(items)}</g>\n'
