@@ -24,7 +24,6 @@ import argparse
 import functools
 import math
 import platform
-import re
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import networkx as nx  # noqa: E402
 
 import engine  # noqa: E402
+from benchmarks.docs import PERFORMANCE, write_section  # noqa: E402
 from engine.drawing.layout import SWEEPS, _layers  # noqa: E402
 from engine.drawing.scene import build_scene  # noqa: E402
 from engine.drawing.svg import node_size  # noqa: E402
@@ -167,31 +167,18 @@ def _ratio(a: float, b: float) -> str:
     return "n/a" if math.isnan(a) else f"{a / b:.1f}×"
 
 
-def write_section(doc: Path, name: str, body: str) -> None:
-    """Put `body` between the section's markers in `doc` (appending the section when missing)."""
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    block = f"{start}\n{body}\n{end}"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + f"\n\n## Drawing\n\n`python benchmarks/bench_draw.py`\n\n{block}\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000, 3000])
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of repeats per measurement")
-    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--doc", type=Path, default=PERFORMANCE)
     parser.add_argument("--print", action="store_true", help="print the table instead of writing the doc")
     args = parser.parse_args()
     rendered = table(measure(args.sizes, args.budget))
     if args.print:
         print(rendered)
     else:
-        write_section(args.doc, "draw", rendered)
+        write_section("draw", rendered, args.doc)
         print(f"wrote the drawing section of {args.doc}", file=sys.stderr)
 
 
