@@ -17,6 +17,11 @@ class Rect:
     w: float
     h: float
 
+    def holds(self, point: tuple[float, float], margin: float = 0.5) -> bool:
+        """Whether `point` is inside, more than `margin` from every side."""
+        x, y = point
+        return self.x + margin < x < self.x + self.w - margin and self.y + margin < y < self.y + self.h - margin
+
     def overlaps(self, other: Rect) -> bool:
         return (
             self.x < other.x + other.w
@@ -26,6 +31,30 @@ class Rect:
         )
 
 
+def path_samples(d: str, steps: int = 12) -> list[tuple[float, float]]:
+    """Points along an SVG path of M, L and C commands (absolute coordinates), ends included."""
+    tokens = re.findall(r"[MLC]|-?\d+(?:\.\d+)?", d)
+    points: list[tuple[float, float]] = []
+    command, numbers = "", []
+    for token in [*tokens, "M"]:
+        if token in "MLC":
+            if command == "M":
+                points.append((numbers[0], numbers[1]))
+            elif command == "L":
+                (x0, y0), (x1, y1) = points[-1], (numbers[0], numbers[1])
+                points += [(x0 + (x1 - x0) * t / steps, y0 + (y1 - y0) * t / steps) for t in range(1, steps + 1)]
+            elif command == "C":
+                p0, p1, p2, p3 = points[-1], numbers[0:2], numbers[2:4], numbers[4:6]
+                for i in range(1, steps + 1):
+                    t = i / steps
+                    a, b, c, e = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
+                    points.append(tuple(a * p0[k] + b * p1[k] + c * p2[k] + e * p3[k] for k in (0, 1)))  # type: ignore[arg-type]
+            command, numbers = token, []
+        else:
+            numbers.append(float(token))
+    return points
+
+
 @dataclass(frozen=True)
 class Picture:
     root: ET.Element
@@ -33,6 +62,7 @@ class Picture:
     boxes: dict[str, Rect]
     nodes: dict[str, ET.Element]
     edges: list[tuple[ET.Element, tuple[float, float], tuple[float, float]]]
+    routes: list[list[tuple[float, float]]]  # points along each edge, in the order of `edges`
 
     def texts(self, wire: str) -> list[str]:
         """The texts shown in a wire's box, in order."""
@@ -45,7 +75,7 @@ def parse(svg: str) -> Picture:
     vx, vy, vw, vh = (float(v) for v in root.attrib["viewBox"].split())
     group = next(g for g in root.findall("svg:g", NS) if "transform" in g.attrib)
     dx, dy = (float(v) for v in re.findall(r"[-\d.]+", group.attrib["transform"]))
-    boxes, nodes, edges = {}, {}, []
+    boxes, nodes, edges, routes = {}, {}, [], []
     for g in group.findall("svg:g", NS):
         classes = g.attrib.get("class", "").split()
         if "node" in classes:
@@ -62,11 +92,10 @@ def parse(svg: str) -> Picture:
         elif "edge" in classes:
             path = g.find("svg:path", NS)
             assert path is not None
-            numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", path.attrib["d"])]
-            start = (numbers[0] + dx, numbers[1] + dy)
-            end = (numbers[-2] + dx, numbers[-1] + dy)
-            edges.append((g, start, end))
-    return Picture(root, Rect(vx, vy, vw, vh), boxes, nodes, edges)
+            samples = [(x + dx, y + dy) for x, y in path_samples(path.attrib["d"])]
+            edges.append((g, samples[0], samples[-1]))
+            routes.append(samples)
+    return Picture(root, Rect(vx, vy, vw, vh), boxes, nodes, edges, routes)
 
 
 def eval_table(stdout: str) -> dict[str, tuple[str, str]]:

@@ -24,7 +24,8 @@ def picture_of(text: str, **options: object) -> Picture:
 
 
 def assert_geometry(picture: Picture) -> None:
-    """No two boxes overlap, every box is inside the viewBox, every edge runs from a box's right to a box's left."""
+    """No two boxes overlap, every box is inside the viewBox, every edge runs from a box's right to a
+    box's left and through no box on the way."""
     boxes = list(picture.boxes.items())
     for i, (a, ra) in enumerate(boxes):
         for b, rb in boxes[i + 1 :]:
@@ -33,6 +34,9 @@ def assert_geometry(picture: Picture) -> None:
     for wire, r in picture.boxes.items():
         assert view.x <= r.x and r.x + r.w <= view.x + view.w, f"'{wire}' sticks out sideways"
         assert view.y <= r.y and r.y + r.h <= view.y + view.h, f"'{wire}' sticks out vertically"
+    for route in picture.routes:
+        for wire, box in picture.boxes.items():
+            assert not any(box.holds(point) for point in route), f"an edge passes through '{wire}'"
     for g, (x0, y0), (x1, y1) in picture.edges:
         source, target = picture.boxes[g.attrib["data-from"]], picture.boxes[g.attrib["data-to"]]
         assert math.isclose(x0, source.x + source.w, abs_tol=0.11) and source.y < y0 < source.y + source.h

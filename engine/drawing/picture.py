@@ -55,9 +55,7 @@ def draw(
     """
     render = renderer(format)
     circuit, result = _pair(subject, result, inputs)
-    scene = build_scene(circuit, result, focus, depth, whole=whole)
-    scene.caption.extend(notes)
-    return render(scene)
+    return render(build_scene(circuit, result, focus, depth, whole=whole, notes=notes))
 
 
 def renderer(format: str) -> Callable[[Scene], str]:

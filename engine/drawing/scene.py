@@ -10,11 +10,13 @@ only the neighbourhood of one wire.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from engine.circuit import Circuit
-from engine.drawing.trace import trace
+from engine.drawing.formulas import forward_text
+from engine.drawing.trace import argument_names, trace
 from engine.errors import CircuitError, Issue, did_you_mean
 from engine.result import Result, fmt
 
@@ -89,7 +91,13 @@ class Scene:
 
 
 def build_scene(
-    circuit: Circuit, result: Result, focus: str | None = None, depth: int | None = None, *, whole: bool = False
+    circuit: Circuit,
+    result: Result,
+    focus: str | None = None,
+    depth: int | None = None,
+    *,
+    whole: bool = False,
+    notes: Sequence[str] = (),
 ) -> Scene:
     """The scene of `circuit` with the numbers of `result`.
 
@@ -99,20 +107,36 @@ def build_scene(
         focus: draw only the wires within `depth` edges of this one.
         depth: how far the neighbourhood reaches (default `DEFAULT_DEPTH`).
         whole: draw every gate even above `MAX_WHOLE` (unless `focus` is given).
+        notes: more lines for the caption.
 
     Raises:
         CircuitError: `focus` names no wire.
     """
-    from engine.drawing.formulas import forward_text
-    from engine.drawing.trace import argument_names
-
     program = circuit.program
     output = program.output_name
     numbers = not result.broken and bool(result.values)
+    nodes, edges = _wires(circuit, result, numbers)
+    caption = [*_caption(result, numbers), *notes]
+    if focus is None and not whole and len(program.steps) > MAX_WHOLE:
+        focus = output
+        caption.append(
+            f"{len(program.steps)} gates are too many for one legible picture: showing the neighbourhood of "
+            f"'{output}'; choose another part with --focus WIRE --depth N"
+        )
+    scene = Scene(circuit.name, circuit.spec.description, output, result.status, nodes, edges, caption)
+    if focus is not None:
+        return _neighbourhood(scene, circuit, focus, DEFAULT_DEPTH if depth is None else depth)
+    return scene
+
+
+def _wires(circuit: Circuit, result: Result, numbers: bool) -> tuple[list[Node], list[Edge]]:
+    """A node per wire and constant, an edge per gate input (with its gradient when there are numbers)."""
+    program = circuit.program
     faulty = _faulting_gate(circuit, result)
     nodes: list[Node] = []
     for name in program.inputs:
-        nodes.append(Node(name, "input", name, None, *_numbers(result, name, numbers), _doc(circuit, name)))
+        doc = circuit.spec.inputs[name].doc
+        nodes.append(Node(name, "input", name, None, *_numbers(result, name, numbers), doc))
     edges: list[Edge] = []
     links = {(k.target, k.position): k for k in trace(circuit, result)} if numbers else {}
     for step in program.steps:
@@ -131,30 +155,16 @@ def build_scene(
                 constant = f"{gate}.{position}"
                 nodes.append(Node(constant, "constant", fmt(ref), value=float(ref)))
                 edges.append(Edge(constant, gate, position))
-        kind: NodeKind = "output" if gate == output else "gate"
+        kind: NodeKind = "output" if step.out == program.output else "gate"
         formula = forward_text(step.op.name, argument_names(circuit, gate))
         nodes.append(
             Node(gate, kind, gate, step.op.name, *_numbers(result, gate, numbers), spec.doc, gate == faulty, formula)
         )
-    caption = _caption(circuit, result, numbers)
-    scene = Scene(circuit.name, circuit.spec.description, output, result.status, nodes, edges, caption)
-    if focus is None and not whole and len(program.steps) > MAX_WHOLE:
-        focus = output
-        scene.caption.append(
-            f"{len(program.steps)} gates are too many for one legible picture: showing the neighbourhood of "
-            f"'{output}'; choose another part with --focus WIRE --depth N"
-        )
-    if focus is not None:
-        return _neighbourhood(scene, circuit, focus, DEFAULT_DEPTH if depth is None else depth)
-    return scene
+    return nodes, edges
 
 
 def _numbers(result: Result, wire: str, numbers: bool) -> tuple[float | None, float | None]:
     return (result.values[wire], result.grads[wire]) if numbers else (None, None)
-
-
-def _doc(circuit: Circuit, name: str) -> str | None:
-    return circuit.spec.inputs[name].doc
 
 
 def _faulting_gate(circuit: Circuit, result: Result) -> str | None:
@@ -168,7 +178,7 @@ def _faulting_gate(circuit: Circuit, result: Result) -> str | None:
     return None
 
 
-def _caption(circuit: Circuit, result: Result, numbers: bool) -> list[str]:
+def _caption(result: Result, numbers: bool) -> list[str]:
     lines = []
     if numbers:
         lines.append(f"output: {result.output} = {fmt(result.value)}")
