@@ -63,6 +63,7 @@ class Picture:
     nodes: dict[str, ET.Element]
     edges: list[tuple[ET.Element, tuple[float, float], tuple[float, float]]]
     routes: list[list[tuple[float, float]]]  # points along each edge, in the order of `edges`
+    labels: list[tuple[str, str, str]]  # (from, to, text) of each edge label
 
     def texts(self, wire: str) -> list[str]:
         """The texts shown in a wire's box, in order."""
@@ -75,7 +76,7 @@ def parse(svg: str) -> Picture:
     vx, vy, vw, vh = (float(v) for v in root.attrib["viewBox"].split())
     group = next(g for g in root.findall("svg:g", NS) if "transform" in g.attrib)
     dx, dy = (float(v) for v in re.findall(r"[-\d.]+", group.attrib["transform"]))
-    boxes, nodes, edges, routes = {}, {}, [], []
+    boxes, nodes, edges, routes, labels = {}, {}, [], [], []
     for g in group.findall("svg:g", NS):
         classes = g.attrib.get("class", "").split()
         if "node" in classes:
@@ -89,13 +90,15 @@ def parse(svg: str) -> Picture:
                 float(r.attrib["height"]),
             )
             nodes[wire] = g
+        elif "labels" in classes:
+            labels += [(t.attrib["data-from"], t.attrib["data-to"], t.text or "") for t in g.findall("svg:text", NS)]
         elif "edge" in classes:
             path = g.find("svg:path", NS)
             assert path is not None
             samples = [(x + dx, y + dy) for x, y in path_samples(path.attrib["d"])]
             edges.append((g, samples[0], samples[-1]))
             routes.append(samples)
-    return Picture(root, Rect(vx, vy, vw, vh), boxes, nodes, edges, routes)
+    return Picture(root, Rect(vx, vy, vw, vh), boxes, nodes, edges, routes, labels)
 
 
 def eval_table(stdout: str) -> dict[str, tuple[str, str]]:

@@ -62,7 +62,7 @@ def test_the_svg_file_loads_and_its_text_shows_the_seed_numbers(browser: Any, se
         ["q", ["q", "add", "value", "3", "grad", "-4"]],
         ["f", ["f", "mul", "value", "-12", "grad", "1"]],
     ]
-    labels = page.eval_on_selector_all("g.edge > text", "ts => ts.map(t => t.textContent).sort()")
+    labels = page.eval_on_selector_all("text.label", "ts => ts.map(t => t.textContent).sort()")
     assert labels == ["-4", "-4", "-4", "3"]
     assert "output: f = -12" in page.text_content("svg")
     page.close()
@@ -107,3 +107,24 @@ def test_the_picture_is_not_blank(browser: Any, seed_svg: Path) -> None:
     blue, orange = (29, 78, 216), (194, 65, 12)  # the positive and negative gradients' colours
     near = {rgb for _, rgb in colours}
     assert blue in near and orange in near
+
+
+@pytest.mark.parametrize("name", ["fanout", "two_layer"])
+def test_every_text_is_inside_the_picture(browser: Any, name: str, tmp_path: Path) -> None:
+    import engine
+
+    picture = tmp_path / f"{name}.svg"
+    picture.write_text(engine.draw(engine.load_circuit(ROOT / "circuits" / f"{name}.yaml")), encoding="utf-8")
+    page = browser.new_page()
+    page.goto(picture.as_uri())
+    outside = page.evaluate(
+        """() => {
+            const view = document.documentElement.viewBox.baseVal;
+            return [...document.querySelectorAll('text')].filter(t => {
+                const b = t.getBoundingClientRect();
+                return b.left < 0 || b.top < 0 || b.right > view.width || b.bottom > view.height;
+            }).map(t => t.textContent);
+        }"""
+    )
+    assert outside == []
+    page.close()

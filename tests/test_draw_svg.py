@@ -76,8 +76,7 @@ def test_seed_picture_holds_the_numbers_kinds_and_edge_gradients() -> None:
     assert picture.texts("q") == ["q", "add", "value", "3", "grad", "-4"]
     edges = [(g.attrib["data-from"], g.attrib["data-to"], g.attrib["data-contribution"]) for g, _, _ in picture.edges]
     assert sorted(edges) == [("q", "f", "-4.0"), ("x", "q", "-4.0"), ("y", "q", "-4.0"), ("z", "f", "3.0")]
-    labels = {g.attrib["data-from"]: g.find(f"{SVG}text").text for g, _, _ in picture.edges}  # type: ignore[union-attr]
-    assert labels == {"x": "-4", "y": "-4", "q": "-4", "z": "3"}
+    assert sorted(picture.labels) == [("q", "f", "-4"), ("x", "q", "-4"), ("y", "q", "-4"), ("z", "f", "3")]
     colours = {g.attrib["data-from"]: g.find(f"{SVG}path").attrib["stroke"] for g, _, _ in picture.edges}  # type: ignore[union-attr]
     assert colours["z"] != colours["x"] == colours["q"]
     titles = [t.text for t in picture.root.iter(f"{SVG}title")]
@@ -200,3 +199,14 @@ def test_a_result_is_drawn_as_given_without_evaluating_again() -> None:
     assert parse(engine.draw(result)).texts("f")[3] == "-24"
     with pytest.raises(ValueError, match="format must be one of svg, dot, mermaid, got 'png'"):
         engine.draw(circuit, format="png")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_pictures_are_self_contained_with_a_title_on_every_box_and_edge(path: Path) -> None:
+    svg = engine.draw(engine.load_circuit(path))
+    picture = parse(svg)
+    assert not list(picture.root.iter(f"{SVG}script")) and not list(picture.root.iter(f"{SVG}image"))
+    assert set(re.findall(r"url\(([^)]*)\)", svg)) <= {"#arrow-pos", "#arrow-neg", "#arrow-zero"}
+    assert "href" not in svg and "@import" not in svg and "@font-face" not in svg
+    for element in [*picture.nodes.values(), *(g for g, _, _ in picture.edges)]:
+        assert element[0].tag == f"{SVG}title" and element[0].text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 
 from engine.drawing.layout import Box, Route, layout
 from engine.drawing.scene import Edge, Node, Scene
@@ -18,6 +19,8 @@ from engine.result import fmt
 
 FONT = 13.0  # box text
 SMALL = 12.0  # edge labels, legend and captions: never smaller than this
+HEAD = 14.0  # the description under the title
+TITLE = 17.0
 CHAR = 0.62  # a monospace character's width, in ems (DejaVu Sans Mono is 0.602)
 LINE = 18.0
 PAD = 9.0
@@ -31,8 +34,8 @@ ZERO = "#94a3b8"
 
 _STYLE = f"""
 text {{ font-family: {MONO}; font-size: {FONT}px; fill: #0f172a; }}
-.title {{ font-family: {SANS}; font-size: 17px; font-weight: 700; }}
-.sub {{ font-family: {SANS}; font-size: 14px; fill: #334155; }}
+.title {{ font-family: {SANS}; font-size: {TITLE}px; font-weight: 700; }}
+.sub {{ font-family: {SANS}; font-size: {HEAD}px; fill: #334155; }}
 .cap, .legend text {{ font-size: {SMALL}px; fill: #334155; }}
 .cap.err {{ fill: #b91c1c; font-weight: 600; }}
 rect.box {{ fill: #ffffff; stroke: #64748b; stroke-width: 1.5; }}
@@ -42,13 +45,14 @@ rect.box {{ fill: #ffffff; stroke: #64748b; stroke-width: 1.5; }}
 .fault > rect.box {{ fill: #fee2e2; stroke: #b91c1c; stroke-width: 3; }}
 .node .name {{ font-weight: 700; }}
 .node .key {{ fill: #64748b; }}
-.node .pos {{ fill: {POSITIVE}; }}
-.node .neg {{ fill: {NEGATIVE}; }}
+.node .pos, .label.pos {{ fill: {POSITIVE}; }}
+.node .neg, .label.neg {{ fill: {NEGATIVE}; }}
 .node .zero {{ fill: #475569; }}
+.label.zero {{ fill: {ZERO}; }}
 .op rect {{ fill: #334155; }}
 .op text {{ fill: #ffffff; font-size: {SMALL}px; }}
 .edge path {{ fill: none; }}
-.edge text {{ font-size: {SMALL}px; font-weight: 700; paint-order: stroke; stroke: #ffffff; stroke-width: 4px;
+.label {{ font-size: {SMALL}px; font-weight: 700; paint-order: stroke; stroke: #ffffff; stroke-width: 4px;
   stroke-linejoin: round; }}
 """
 
@@ -91,11 +95,12 @@ def to_svg(scene: Scene) -> str:
     """The scene as an SVG document (a string, UTF-8 text)."""
     sizes = {node.id: node_size(node) for node in scene.nodes}
     placed = layout(sizes, [(e.source, e.target) for e in scene.edges])
-    head = _header(scene)
+    width = max(placed.width + 2 * MARGIN, _legend_width(scene.output), *(_caption_width(c) for c in scene.caption))
+    head = _header(scene, width - 2 * MARGIN)
+    width = max(width, *(_width(len(line), TITLE if i == 0 else HEAD) + 2 * MARGIN for i, line in enumerate(head)))
     top = MARGIN + LINE * len(head) + 12
     legend_h = LEGEND_ROWS * (SMALL + 8) + 10
     caption_h = (SMALL + 8) * len(scene.caption)
-    width = max(placed.width + 2 * MARGIN, _legend_width(scene.output), *(_caption_width(c) for c in scene.caption))
     height = top + placed.height + 24 + caption_h + legend_h + MARGIN
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
@@ -112,8 +117,11 @@ def to_svg(scene: Scene) -> str:
     parts.append(f'<g transform="translate({MARGIN:.0f} {top:.1f})">\n')
     scale = max((abs(e.contribution) for e in scene.edges if e.contribution is not None), default=0.0)
     spots = _label_spots(scene.edges, placed.routes)
+    labels = []
     for edge, route, spot in zip(scene.edges, placed.routes, spots, strict=True):
-        parts.append(_edge(edge, route, spot, scale, scene.output))
+        parts.append(_edge(edge, route, scale, scene.output))
+        labels.append(_label(edge, spot))
+    parts.append(f'<g class="labels">{"".join(labels)}</g>\n')  # above every edge, so none hides a label
     for node in scene.nodes:
         parts.append(_node(node, placed.boxes[node.id], scene.output))
     parts.append("</g>\n")
@@ -127,10 +135,12 @@ def to_svg(scene: Scene) -> str:
     return "".join(parts)
 
 
-def _header(scene: Scene) -> list[str]:
+def _header(scene: Scene, width: float) -> list[str]:
+    """The title, then the description wrapped to the picture's width (at least 60 characters a line)."""
     lines = [scene.name]
     if scene.description:
-        lines.append(scene.description)
+        chars = max(60, int(width / (HEAD * CHAR)))
+        lines += textwrap.wrap(scene.description, chars) or [""]
     return lines
 
 
@@ -169,41 +179,51 @@ def _path(points: list[tuple[float, float]]) -> str:
     return " ".join(d)
 
 
-_TRIES = (0.5, 0.35, 0.65, 0.25, 0.75, 0.42, 0.58)  # where along its last curve a label may sit, best first
+_TRIES = (0.5, 0.36, 0.64, 0.25, 0.75)  # where along its last curve a label may sit, best first
 _CELL = 64.0
+_Rect = tuple[float, float, float, float]  # left, top, right, bottom
 
 
-def _label_spots(edges: list[Edge], routes: list[Route]) -> list[tuple[float, float]]:
-    """A spot for each edge's label, on its curve, away from the labels already placed.
+def _label_spots(edges: list[Edge], routes: list[Route]) -> list[_Rect]:
+    """A box for each edge's label beside its curve, clear of the labels already placed.
 
-    Edges that cross in a gap do so at its middle, so the middle is tried first and,
-    when taken, points nearer either end (never over a box); a grid of cells keeps
-    the search local. With no free spot the label goes to the middle anyway.
+    A label sits in a corner the curve leaves free — above and to the right of a point
+    on a descending curve, below and to the left of it, and so on — so the text never
+    lies on its own line. The middle of the gap is tried first, then points nearer
+    either end (never over a box); a grid of cells keeps the search local. With no
+    free place the label goes above the middle anyway.
     """
     grid: dict[tuple[int, int], list[_Rect]] = {}
     spots = []
     for edge, route in zip(edges, routes, strict=True):
         if edge.contribution is None:
-            spots.append(route.along(0.5))
+            spots.append(_beside(route.along(0.5), 0.0, 0.0, 0))
             continue
-        half = _width(len(short(edge.contribution)), SMALL) / 2 + 2
-        (left, _), (right, _) = route.hop
-        tries = [(route.along(t), t) for t in _TRIES]
-        fits = [(x, y) for (x, y), _ in tries if left <= x - half and x + half <= right]
-        spot = next((xy for xy in fits if not _taken(grid, _label_rect(xy, half))), route.along(0.5))
+        width = _width(len(short(edge.contribution)), SMALL) + 4
+        (left, y0), (right, y1) = route.hop
+        slope = 0 if abs(y1 - y0) < 6 else 1 if y1 > y0 else -1
+        fallback = _beside(route.along(0.5), width, 0.0, 0)
+        tries = [_beside(route.along(t), width, side, slope) for t in _TRIES for side in (1.0, -1.0)]
+        fits = [r for r in tries if left <= r[0] and r[2] <= right]
+        spot = next((r for r in fits if not _taken(grid, r)), fallback)
         spots.append(spot)
-        rect = _label_rect(spot, half)
-        for cell in _cells(rect):
-            grid.setdefault(cell, []).append(rect)
+        for cell in _cells(spot):
+            grid.setdefault(cell, []).append(spot)
     return spots
 
 
-_Rect = tuple[float, float, float, float]
-
-
-def _label_rect(spot: tuple[float, float], half: float) -> _Rect:
-    x, y = spot
-    return (x - half, y - SMALL - 6, x + half, y - 2)  # the text sits above the line, clear of its width
+def _beside(point: tuple[float, float], width: float, side: float, slope: int) -> _Rect:
+    """A label's box next to `point` of a curve: centred above a flat one; otherwise in the
+    free corner on `side` (1: right, -1: left) — above right or below left of a descending
+    curve, below right or above left of a rising one."""
+    x, y = point
+    h = SMALL + 2
+    if slope == 0:
+        return (x - width / 2, y - h - 4, x + width / 2, y - 4)
+    above = (side > 0) == (slope > 0)
+    x0 = x + 3 if side > 0 else x - 3 - width
+    y0 = y - h - 3 if above else y + 3
+    return (x0, y0, x0 + width, y0 + h)
 
 
 def _cells(rect: _Rect) -> list[tuple[int, int]]:
@@ -222,10 +242,26 @@ def _overlap(a: _Rect, b: _Rect) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _edge(edge: Edge, route: Route, spot: tuple[float, float], scale: float, output: str) -> str:
+def _colour(value: float | None) -> str:
+    return {"pos": POSITIVE, "neg": NEGATIVE, "zero": ZERO}[_sign(value)]
+
+
+def _label(edge: Edge, spot: _Rect) -> str:
+    """The gradient an edge carries back, as text in its spot (nothing for a constant's edge)."""
+    c = edge.contribution
+    if c is None:
+        return ""
+    x, y = (spot[0] + spot[2]) / 2, spot[3] - 3.5
+    return (
+        f'<text class="label {_sign(c)}" data-from="{text(edge.source)}" data-to="{text(edge.target)}" '
+        f'x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{text(short(c))}</text>'
+    )
+
+
+def _edge(edge: Edge, route: Route, scale: float, output: str) -> str:
     c = edge.contribution
     sign = _sign(c)
-    colour = {"pos": POSITIVE, "neg": NEGATIVE, "zero": ZERO}[sign]
+    colour = _colour(c)
     width = 1.25 if c is None or scale == 0 else 1.25 + 3.75 * math.sqrt(abs(c) / scale)
     dash = ' stroke-dasharray="5 4"' if c is None else ""
     tip = f"{edge.source} → {edge.target} (input {edge.position + 1})"
@@ -239,15 +275,11 @@ def _edge(edge: Edge, route: Route, spot: tuple[float, float], scale: float, out
         if edge.note:
             tip += f"\n{edge.note}"
     data = f' data-contribution="{c!r}"' if c is not None else ""
-    label = ""
-    if c is not None:
-        lx, ly = spot
-        label = f'<text x="{lx:.1f}" y="{ly - 6:.1f}" text-anchor="middle" fill="{colour}">{text(short(c))}</text>'
     return (
         f'<g class="edge" data-from="{text(edge.source)}" data-to="{text(edge.target)}"{data}>'
         f"<title>{text(tip)}</title>"
         f'<path d="{_path(route.points)}" stroke="{colour}" stroke-width="{width:.2f}"{dash} '
-        f'marker-end="url(#arrow-{sign})"/>{label}</g>\n'
+        f'marker-end="url(#arrow-{sign})"/></g>\n'
     )
 
 
