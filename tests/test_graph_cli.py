@@ -108,12 +108,19 @@ def test_watch_keeps_the_pictures_current(folder: Path, tmp_path: Path) -> None:
     ]
     (folder / "fault.yaml").write_text(FAULT)
     assert json.loads(json.dumps(watch.event()))["path"] == "circuits/fault.yaml"
-    assert captions((out / "fault.svg").read_text(encoding="utf-8")) == [
-        "circuits/fault.yaml:3:3: error[domain] gate 'l' log(0.0): log of a non-positive number"
+    fault = (out / "fault.svg").read_text(encoding="utf-8")
+    assert captions(fault) == ["circuits/fault.yaml:3:3: error[domain] gate 'l' log(0.0): log of a non-positive number"]
+    assert parse(fault).nodes["l"].attrib["class"] == "node gate fault"
+    (folder / "bad.yaml").write_text("inputs: {x: 1}\ngates:\n  f: {op: nope, in: [x]}\n")
+    assert watch.event()["path"] == "circuits/bad.yaml"
+    bad = parse((out / "bad.svg").read_text(encoding="utf-8"))
+    assert bad.nodes == {} and [t.text for t in bad.root.iter(f"{SVG}text")][:2] == [
+        "bad",
+        "circuits/bad.yaml:3:11: error[unknown-op] unknown op 'nope'",
     ]
     (folder / "seed.yaml").unlink()
     assert watch.event()["event"] == "removed"
-    assert sorted(p.name for p in out.iterdir()) == ["fault.svg"]  # no temporary files left behind
+    assert sorted(p.name for p in out.iterdir()) == ["bad.svg", "fault.svg"]  # no temporary files left behind
     code, _ = watch.finish(signal.SIGINT)
     assert code == 0
 

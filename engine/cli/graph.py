@@ -93,10 +93,11 @@ def graph_command(
 def graph_writer(folder: Path) -> Callable[[WatchEvent], None]:
     """What ``watch --graph FOLDER`` does after each event: rewrite ``FOLDER/<circuit>.svg`` atomically.
 
-    A broken file keeps the picture of its last good result, captioned as stale;
-    a file never good gets a picture of its errors; a removed file loses its picture.
+    A broken file keeps the picture of its last good result, captioned as stale; a
+    file never good gets the picture of its fault, or of its errors when invalid; a
+    removed file loses its picture.
     """
-    from engine.drawing.picture import draw, errors_svg
+    from engine.drawing.picture import draw
     from engine.format.files import write_atomic
 
     def write(event: WatchEvent) -> None:
@@ -110,7 +111,7 @@ def graph_writer(folder: Path) -> Callable[[WatchEvent], None]:
                 notes.insert(0, "stale: the file is broken now; this is its last good result")
             picture = draw(event.circuit, event.result, notes=notes)
         else:
-            picture = errors_svg(event.result)
+            picture = draw(event.result)
         write_atomic(target, picture)
 
     return write

@@ -35,7 +35,8 @@ def draw(
 
     Args:
         subject: a circuit (evaluated here unless `result` is given), or a result
-            (its circuit is loaded from ``result.path`` for the structure).
+            (its circuit is loaded from ``result.path`` for the structure; an
+            ``invalid`` result has none, and its picture holds only its errors).
         result: the evaluation to draw, when `subject` is a circuit.
         format: ``svg`` (self-contained), ``dot`` (Graphviz) or ``mermaid``.
         focus: draw the neighbourhood of this wire only.
@@ -54,6 +55,8 @@ def draw(
         ValueError: an unknown `format`.
     """
     render = renderer(format)
+    if isinstance(subject, Result) and subject.status == "invalid":
+        return render(_errors_scene(subject, notes))
     circuit, result = _pair(subject, result, inputs)
     return render(build_scene(circuit, result, focus, depth, whole=whole, notes=notes))
 
@@ -97,9 +100,7 @@ def _pair(
     return subject, result if result is not None else evaluated(subject, inputs)
 
 
-def errors_svg(result: Result) -> str:
-    """A picture of a circuit that could not be built: its name and its errors."""
-    from engine.drawing.svg import to_svg
-
+def _errors_scene(result: Result, notes: Sequence[str]) -> Scene:
+    """A circuit that could not be built: its name and its errors, nothing to draw."""
     caption = [f"{i.location()}: error[{i.code}] {i.message}" for i in result.errors]
-    return to_svg(Scene(result.circuit, None, result.output or "", result.status, [], [], caption))
+    return Scene(result.circuit, None, result.output or "", result.status, [], [], [*caption, *notes])
