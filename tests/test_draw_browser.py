@@ -4,6 +4,7 @@ shows the seed's numbers, and every text fits inside its box with the browser's 
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -128,3 +129,29 @@ def test_every_text_is_inside_the_picture(browser: Any, name: str, tmp_path: Pat
     )
     assert outside == []
     page.close()
+
+
+MERMAID_JS = os.environ.get("MERMAID_JS", "")
+
+
+@pytest.mark.skipif(
+    not Path(MERMAID_JS).is_file(),
+    reason="set MERMAID_JS to a mermaid.min.js (e.g. from `npm pack mermaid`) to render with the real Mermaid",
+)
+@pytest.mark.parametrize("name", ["seed", "fanout", "two_layer"])
+def test_mermaid_renders_with_the_real_mermaid(browser: Any, name: str) -> None:
+    import engine
+
+    chart = engine.draw(engine.load_circuit(ROOT / "circuits" / f"{name}.yaml"), format="mermaid")
+    page = browser.new_page()
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(path=MERMAID_JS)
+    page.evaluate("mermaid.initialize({startOnLoad: false})")
+    svg = page.evaluate(
+        "async chart => { try { return (await mermaid.render('chart', chart)).svg }"
+        " catch (e) { return 'ERROR ' + e } }",
+        chart,
+    )
+    page.close()
+    assert not svg.startswith("ERROR"), svg
+    assert "value -2" in svg if name == "seed" else "grad" in svg
