@@ -210,3 +210,15 @@ def test_pictures_are_self_contained_with_a_title_on_every_box_and_edge(path: Pa
     assert "href" not in svg and "@import" not in svg and "@font-face" not in svg
     for element in [*picture.nodes.values(), *(g for g, _, _ in picture.edges)]:
         assert element[0].tag == f"{SVG}title" and element[0].text
+
+
+def test_layers_are_ordered_to_avoid_crossings() -> None:
+    from engine.drawing.layout import layout
+
+    # Given crossed (a feeds the last gate of the next layer, d the first), the sweeps untangle them.
+    sizes = dict.fromkeys(["a", "b", "c", "d", "gd", "gc", "gb", "ga", "f"], (80.0, 60.0))
+    edges = [("a", "ga"), ("b", "gb"), ("c", "gc"), ("d", "gd"), ("ga", "f"), ("gb", "f"), ("gc", "f"), ("gd", "f")]
+    placed = layout(sizes, edges)
+    inputs = sorted("abcd", key=lambda n: placed.boxes[n].y)
+    gates = sorted(["ga", "gb", "gc", "gd"], key=lambda n: placed.boxes[n].y)
+    assert gates == [f"g{n}" for n in inputs]
