@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,3 +129,24 @@ def test_watch_keeps_the_pictures_current(folder: Path, tmp_path: Path) -> None:
 def test_watch_graph_needs_a_folder(folder: Path) -> None:
     proc = run("watch", "circuits", "--graph", "nowhere", cwd=folder.parent)
     assert (proc.returncode, proc.stderr) == (2, "error: --graph needs an existing folder, got 'nowhere'\n")
+
+
+def test_graph_max_bytes_default_is_the_loaders() -> None:
+    from engine.cli.graph import DEFAULT_MAX_BYTES
+    from engine.format.loader import DEFAULT_MAX_BYTES as LOADER
+
+    assert DEFAULT_MAX_BYTES == LOADER
+
+
+@pytest.mark.timeout(60)
+def test_watch_goes_on_when_a_picture_cannot_be_written(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pictures"
+    out.mkdir()
+    watch = Watch("--format", "json", "--graph", str(out), "circuits", cwd=folder.parent)
+    watch.event()
+    shutil.rmtree(out)
+    save_atomic(folder / "seed.yaml", seed(1))
+    assert watch.event()["result"]["value"] == -24.0  # the watch carries on
+    assert watch.error_lines(1)[0].startswith(f"error: cannot write the picture '{out / 'seed.svg'}': ")
+    code, _ = watch.finish(signal.SIGINT)
+    assert code == 0

@@ -8,6 +8,7 @@ whose evaluation faults still gets its picture, the faulting gate marked, and ex
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import sys
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from engine.result import Result
 
 if TYPE_CHECKING:
     from engine.watching.session import WatchEvent
+
+
+# engine.format.loader's, spelt out so that `circuit --help` need not import the loader; a test keeps them equal
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
 class GraphFormat(enum.StrEnum):
@@ -50,7 +55,7 @@ def graph_command(
     ] = False,
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")
-    ] = 100 * 1024 * 1024,
+    ] = DEFAULT_MAX_BYTES,
 ) -> None:
     """Draw a circuit with every value and gradient: SVG (default), Graphviz DOT or Mermaid."""
     from engine.circuit import load_circuit
@@ -97,24 +102,35 @@ def graph_writer(folder: Path) -> Callable[[WatchEvent], None]:
     file never good gets the picture of its fault, or of its errors when invalid; a
     removed file loses its picture.
     """
-    from engine.drawing.picture import draw
     from engine.format.files import write_atomic
 
     def write(event: WatchEvent) -> None:
         target = folder / f"{Path(event.path).stem}.svg"
-        if event.kind == "removed" or event.result is None:
-            target.unlink(missing_ok=True)
-            return
-        if event.circuit is not None:
-            notes = [f"{i.at(event.path).location()}: error[{i.code}] {i.message}" for i in event.errors]
-            if event.stale:
-                notes.insert(0, "stale: the file is broken now; this is its last good result")
-            picture = draw(event.circuit, event.result, notes=notes)
-        else:
-            picture = draw(event.result)
-        write_atomic(target, picture)
+        try:
+            if event.kind == "removed" or event.result is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_atomic(target, _watched_picture(event))
+        except OSError as exc:  # a full disk or a deleted folder must not end the watch
+            print(f"error: cannot write the picture '{target}': {exc.strerror or exc}", file=sys.stderr)
 
     return write
+
+
+def _watched_picture(event: WatchEvent) -> str:
+    from engine.drawing.picture import draw
+    from engine.errors import CircuitError
+
+    assert event.result is not None  # a removed file has no picture
+    if event.circuit is not None:
+        notes = [f"{i.at(event.path).location()}: error[{i.code}] {i.message}" for i in event.errors]
+        if event.stale:
+            notes.insert(0, "stale: the file is broken now; this is its last good result")
+        return draw(event.circuit, event.result, notes=notes)
+    try:
+        return draw(event.result)  # a fault: the file gives the structure, the gate is marked
+    except CircuitError:  # the file changed again since: its errors alone
+        return draw(dataclasses.replace(event.result, status="invalid"))
 
 
 def explained(
