@@ -14,11 +14,13 @@ Literal constants get no link: their gradients are never reported.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from engine.circuit import Circuit
 from engine.drawing.formulas import convention, local_text
+from engine.ops import Floats
 from engine.result import Result, fmt
 
 
@@ -106,17 +108,9 @@ def trace(circuit: Circuit, result: Result) -> list[Link]:
     return links
 
 
-def _partials(grad: Any, values: list[float], y: float) -> list[float | None]:
+def _partials(grad: Callable[[Floats, float], tuple[float, ...]], values: list[float], y: float) -> list[float | None]:
     try:
         partials = grad(values, y)
     except (ArithmeticError, ValueError):
         return [None] * len(values)
     return [p if math.isfinite(p) else None for p in partials]
-
-
-def totals(links: list[Link]) -> dict[str, float]:
-    """Each source wire's sum of contributions (its gradient, unless it is the output)."""
-    sums: dict[str, float] = {}
-    for link in links:
-        sums[link.source] = sums.get(link.source, 0.0) + link.contribution
-    return sums
