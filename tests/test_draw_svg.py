@@ -184,6 +184,12 @@ def test_above_three_hundred_gates_the_outputs_neighbourhood_is_drawn() -> None:
 def test_focus_and_depth_choose_the_neighbourhood() -> None:
     picture = parse(engine.draw(engine.load_circuit(ROOT / "circuits" / "two_layer.yaml"), focus="h1", depth=1))
     assert sorted(picture.nodes) == ["h1", "q1", "z1"]
+    cut = {
+        w: (n.attrib.get("data-hidden-inputs"), n.attrib.get("data-hidden-readers")) for w, n in picture.nodes.items()
+    }
+    assert cut == {"z1": ("3", "0"), "h1": (None, None), "q1": ("1", "1")}  # stubs where edges are left out
+    assert picture.texts("z1")[0] == "+3" and picture.texts("q1")[:2] == ["+1", "+1"]
+    assert_geometry(picture)
     with pytest.raises(engine.CircuitError) as caught:
         engine.draw(engine.load_circuit(ROOT / "circuits" / "seed.yaml"), focus="qq")
     assert [i.render() for i in caught.value.issues] == [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from engine.circuit import Circuit
@@ -42,6 +42,8 @@ class Node:
         doc: the wire's ``doc``.
         fault: the evaluation stopped at this gate.
         formula: a gate's rule over its inputs (``x + y``).
+        hidden_inputs: inputs left out of a neighbourhood's picture.
+        hidden_readers: gate inputs it feeds that a neighbourhood's picture leaves out.
     """
 
     id: str
@@ -53,6 +55,8 @@ class Node:
     doc: str | None = None
     fault: bool = False
     formula: str | None = None
+    hidden_inputs: int = 0
+    hidden_readers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +212,19 @@ def _neighbourhood(scene: Scene, circuit: Circuit, focus: str, depth: int) -> Sc
             if other not in reached:
                 reached[other] = reached[node] + 1
                 queue.append(other)
+    hidden_inputs: dict[str, int] = {}
+    hidden_readers: dict[str, int] = {}
+    for edge in scene.edges:
+        if edge.target in reached and edge.source not in reached:
+            hidden_inputs[edge.target] = hidden_inputs.get(edge.target, 0) + 1
+        elif edge.source in reached and edge.target not in reached:
+            hidden_readers[edge.source] = hidden_readers.get(edge.source, 0) + 1
     wires = sum(1 for n in scene.nodes if n.kind != "constant")
-    kept = [n for n in scene.nodes if n.id in reached]
+    kept = [
+        replace(n, hidden_inputs=hidden_inputs.get(n.id, 0), hidden_readers=hidden_readers.get(n.id, 0))
+        for n in scene.nodes
+        if n.id in reached
+    ]
     shown = sum(1 for n in kept if n.kind != "constant")
     caption = [
         *scene.caption,

@@ -25,6 +25,7 @@ CHAR = 0.62  # a monospace character's width, in ems (DejaVu Sans Mono is 0.602)
 LINE = 18.0
 PAD = 9.0
 MARGIN = 24.0
+STUB = 20.0  # a left-out edge's stub (less than MARGIN, so the leftmost one stays inside)
 MONO = "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace"
 SANS = "system-ui, 'DejaVu Sans', Helvetica, Arial, sans-serif"
 
@@ -49,6 +50,8 @@ rect.box {{ fill: #ffffff; stroke: #64748b; stroke-width: 1.5; }}
 .node .neg, .label.neg {{ fill: {NEGATIVE}; }}
 .node .zero {{ fill: #475569; }}
 .label.zero {{ fill: {ZERO}; }}
+.cut line {{ stroke: #94a3b8; stroke-width: 2; stroke-dasharray: 3 3; }}
+.cut text {{ font-size: {SMALL}px; fill: #64748b; }}
 .op rect {{ fill: #334155; }}
 .op text {{ fill: #ffffff; font-size: {SMALL}px; }}
 .edge path {{ fill: none; }}
@@ -290,6 +293,8 @@ def _node(node: Node, box: Box, output: str) -> str:
         data += f' data-value="{node.value!r}"'
     if node.grad is not None:
         data += f' data-grad="{node.grad!r}"'
+    if node.hidden_inputs or node.hidden_readers:
+        data += f' data-hidden-inputs="{node.hidden_inputs}" data-hidden-readers="{node.hidden_readers}"'
     rect = f'<rect class="box" x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" rx="6"/>'
     tip = _node_tip(node, output)
     x, right = box.x + PAD, box.right - PAD
@@ -298,7 +303,7 @@ def _node(node: Node, box: Box, output: str) -> str:
         body = f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle">{text(node.label)}</text>'
         return f'<g class="{classes}"{data}><title>{text(tip)}</title>{rect}{body}</g>\n'
     base = box.y + PAD + FONT - 1
-    body = f'<text class="name" x="{x:.1f}" y="{base:.1f}">{text(node.label)}</text>'
+    body = _stubs(node, box) + f'<text class="name" x="{x:.1f}" y="{base:.1f}">{text(node.label)}</text>'
     if node.op:
         pill = _width(len(node.op) + 2, SMALL)
         px = right - pill
@@ -317,6 +322,23 @@ def _node(node: Node, box: Box, output: str) -> str:
     return f'<g class="{classes}"{data}><title>{text(tip)}</title>{rect}{body}</g>\n'
 
 
+def _stubs(node: Node, box: Box) -> str:
+    """Short dashed lines (``+N``) where a neighbourhood's picture leaves out inputs or readers."""
+    stubs = ""
+    y = box.y + box.h - PAD
+    for count, x0, x1, anchor in (
+        (node.hidden_inputs, box.x - STUB, box.x, "start"),
+        (node.hidden_readers, box.right, box.right + STUB, "end"),
+    ):
+        if count:
+            tx = x0 if anchor == "start" else x1
+            stubs += (
+                f'<g class="cut"><line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}"/>'
+                f'<text x="{tx:.1f}" y="{y - 4:.1f}" text-anchor="{anchor}">+{count}</text></g>'
+            )
+    return stubs
+
+
 def _node_tip(node: Node, output: str) -> str:
     if node.kind == "constant":
         return f"constant {node.label}"
@@ -330,6 +352,8 @@ def _node_tip(node: Node, output: str) -> str:
         lines.append(f"value: {node.value!r}")
     if node.grad is not None:
         lines.append(f"∂{output}/∂{node.id}: {node.grad!r}")
+    if node.hidden_inputs or node.hidden_readers:
+        lines.append(f"not shown: {node.hidden_inputs} of its inputs, {node.hidden_readers} of its readers")
     if node.doc:
         lines.append(node.doc)
     return "\n".join(lines)
