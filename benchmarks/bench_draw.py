@@ -15,7 +15,7 @@ backward). The target — a 1,000-gate circuit drawn whole in at most 2 s — is
 checked against the measured median.
 
 The table goes between ``<!-- bench:draw -->`` and ``<!-- /bench:draw -->`` in
-docs/performance.md (the section is added when missing); ``--print`` only prints it.
+docs/performance.md (the section is added when missing); ``--no-docs`` only prints it.
 """
 
 from __future__ import annotations
@@ -172,10 +172,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000, 3000])
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of repeats per measurement")
     parser.add_argument("--doc", type=Path, default=PERFORMANCE)
-    parser.add_argument("--print", action="store_true", help="print the table instead of writing the doc")
+    parser.add_argument("--no-docs", action="store_true", help="print the table instead of writing the doc")
     args = parser.parse_args()
     rendered = table(measure(args.sizes, args.budget))
-    if args.print:
+    if args.no_docs:
         print(rendered)
     else:
         write_section("draw", rendered, args.doc)

@@ -46,7 +46,10 @@ def assert_geometry(picture: Picture) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_wire_shows_its_value_and_gradient_as_eval_prints_them(path: Path) -> None:
     printed = subprocess.run(
-        [CIRCUIT, "eval", str(path)], capture_output=True, text=True, env={"NO_COLOR": "1", "COLUMNS": "200", **_env()}
+        [CIRCUIT, "eval", "--all", str(path)],
+        capture_output=True,
+        text=True,
+        env={"NO_COLOR": "1", "COLUMNS": "200", **_env()},
     )
     table = eval_table(printed.stdout)
     picture = parse(engine.draw(engine.load_circuit(path)))
@@ -92,8 +95,8 @@ def test_example_pictures_have_no_overlaps_and_stay_inside(path: Path) -> None:
 
 def test_constants_are_boxes_of_their_own_without_a_gradient() -> None:
     picture = picture_of("inputs: {x: 2}\ngates:\n  y: {op: pow, in: [x, 3]}\n  f: {op: mul, in: [y, 0.5]}\n")
-    assert picture.texts("y.1") == ["3"] and picture.texts("f.1") == ["0.5"]
-    assert picture.nodes["y.1"].attrib == {"class": "node constant", "data-wire": "y.1", "data-value": "3.0"}
+    assert picture.texts("y#1") == ["3"] and picture.texts("f#1") == ["0.5"]
+    assert picture.nodes["y#1"].attrib == {"class": "node constant", "data-wire": "y#1", "data-value": "3.0"}
     assert [g.attrib.get("data-contribution") for g, _, _ in picture.edges] == ["6.0", None, "0.5", None]
     assert_geometry(picture)
 
@@ -228,3 +231,25 @@ def test_layers_are_ordered_to_avoid_crossings() -> None:
     inputs = sorted("abcd", key=lambda n: placed.boxes[n].y)
     gates = sorted(["ga", "gb", "gc", "gd"], key=lambda n: placed.boxes[n].y)
     assert gates == [f"g{n}" for n in inputs]
+
+
+def test_expressions_and_sub_circuits_are_drawn_as_their_gates(tmp_path: Path) -> None:
+    picture = parse(engine.draw(engine.load_circuit(ROOT / "circuits" / "seed_expr.yaml")))
+    assert picture.texts("f.1") == ["f.1", "add", "value", "3", "grad", "-4"]
+    network = parse(engine.draw(engine.load_circuit(ROOT / "circuits" / "network.yaml")))
+    assert {"h1.f", "h2.f", "o.f", "h1.a", "o.a"} <= set(network.nodes)  # an instance is named by its output
+    assert network.nodes["h1.a"].attrib["class"] == "node input"
+    assert_geometry(network)
+
+
+def test_the_faulting_gate_is_found_inside_an_expression_and_a_used_file(tmp_path: Path) -> None:
+    text = "inputs: {x: 0}\ngates:\n  f: 2 * log(x)\n"
+    picture = picture_of(text)
+    assert [w for w, n in picture.nodes.items() if "fault" in n.attrib["class"]] == ["f.1"]
+    (tmp_path / "unit.yaml").write_text("inputs: {x: 1}\ngates:\n  l: {op: log, in: [x]}\n  out: {op: neg, in: [l]}\n")
+    (tmp_path / "main.yaml").write_text(
+        "inputs: {a: 1, b: 0}\ngates:\n  n1: {use: unit.yaml, with: {x: a}}\n  n2: {use: unit.yaml, with: {x: b}}\n"
+        "  f: {op: add, in: [n1, n2]}\n"
+    )
+    picture = parse(engine.draw(engine.load_circuit(tmp_path / "main.yaml")))
+    assert [w for w, n in picture.nodes.items() if "fault" in n.attrib["class"]] == ["n2.l"]

@@ -171,3 +171,18 @@ def test_contributions_add_up_to_each_gradient_on_random_circuits(text: str) -> 
         return  # a domain fault: nothing to add up
     assert_contributions_add_up(circuit, result)
     explain(circuit, result)  # and the explanation can be written
+
+
+def test_an_expression_is_explained_through_its_intermediate_wires() -> None:
+    proc = run("eval", "circuits/seed_expr.yaml", "--explain")
+    assert proc.stdout.splitlines()[2:11] == [
+        "forward, inputs to output:",
+        "  f.1 = x + y = -2 + 5 = 3",
+        "  f = f.1 * z = 3 * -4 = -12",
+        "backward, f to inputs (chain rule: ∂f/∂wire = Σ ∂f/∂gate · ∂gate/∂wire):",
+        "  ∂f/∂f = 1",
+        "  ∂f/∂f.1 = ∂f/∂f · ∂f/∂f.1|local = 1 · z = 1 · -4 = -4",
+        "  ∂f/∂z = ∂f/∂f · ∂f/∂z|local = 1 · f.1 = 1 · 3 = 3",
+        "  ∂f/∂x = ∂f/∂f.1 · ∂f.1/∂x = -4 · 1 = -4",
+        "  ∂f/∂y = ∂f/∂f.1 · ∂f.1/∂y = -4 · 1 = -4",
+    ]

@@ -3,9 +3,9 @@
 Only a few constructs are used, each checked by the tests against Mermaid's grammar:
 ``flowchart LR``, nodes ``id["label"]`` (rounded ``id("label")`` for gates), edges
 ``a -->|"label"| b``, ``classDef``/``class`` for the kinds and ``linkStyle`` for the
-colour of each edge. Node ids are ``w_<wire>`` (a bare wire named ``end`` would end
-the chart); labels use entity codes (``#quot;``, ``#lt;``, …) for characters that are
-syntax.
+colour of each edge. Node ids are ``w_`` and the wire, spelt in letters, digits and
+``_`` (a bare wire named ``end`` would end the chart); labels use entity codes
+(``#quot;``, ``#lt;``, …) for characters that are syntax.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def label(value: str) -> str:
 
 
 def node_id(node: str) -> str:
-    """A node's Mermaid id: ``w_`` plus the wire (a constant's ``gate.position`` with ``_``)."""
-    return "w_" + node.replace(".", "_")
+    """A node's Mermaid id: ``w_`` plus the wire, ``_`` doubled and ``.``/``#`` spelt ``_d``/``_c``
+    (one id per wire: ``f.1`` is ``w_f_d1``, ``f_1`` is ``w_f__1``, the constant ``f#1`` is ``w_f_c1``)."""
+    return "w_" + node.replace("_", "__").replace(".", "_d").replace("#", "_c")
 
 
 def to_mermaid(scene: Scene) -> str:

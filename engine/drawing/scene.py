@@ -33,7 +33,7 @@ class Node:
     """A box: a wire or a literal constant.
 
     Attributes:
-        id: the wire's name; for a constant ``<gate>.<position>``.
+        id: the wire's name; for a constant ``<gate>#<position>`` (``#`` is in no wire name).
         kind: ``input``, ``gate``, ``output`` or ``constant``.
         label: what the box is called (a constant's number).
         op: a gate's op.
@@ -156,7 +156,7 @@ def _wires(circuit: Circuit, result: Result, numbers: bool) -> tuple[list[Node],
                         Edge(ref, gate, position, link.contribution, link.upstream, link.local, link.formula, link.note)
                     )
             else:
-                constant = f"{gate}.{position}"
+                constant = f"{gate}#{position}"
                 nodes.append(Node(constant, "constant", fmt(ref), value=float(ref)))
                 edges.append(Edge(constant, gate, position))
         kind: NodeKind = "output" if step.out == program.output else "gate"
@@ -172,12 +172,23 @@ def _numbers(result: Result, wire: str, numbers: bool) -> tuple[float | None, fl
 
 
 def _faulting_gate(circuit: Circuit, result: Result) -> str | None:
-    """The gate an evaluation fault is placed at (errors carry the gate key's line and column)."""
+    """The gate an evaluation fault was placed at.
+
+    A fault is an issue placed at its gate (the gate's key, or the operator inside an
+    expression, in whichever file it was written and through which ``use:``); the gate
+    placed at the same file, line, column and notes is the one.
+    """
     if result.status != "error":
         return None
     for issue in result.errors:
         for gate in circuit.spec.gates:
-            if circuit.source.locate(("gates", gate), key=True) == (issue.line, issue.column):
+            placed = circuit.source.place(Issue(issue.code, ""), ("gates", gate), key=True).at(circuit.path)
+            if (placed.path, placed.line, placed.column, placed.notes) == (
+                issue.path,
+                issue.line,
+                issue.column,
+                issue.notes,
+            ):
                 return gate
     return None
 
