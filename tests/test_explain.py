@@ -123,7 +123,7 @@ def _evaluated(text: str) -> tuple[engine.Circuit, engine.Result]:
 
 
 def assert_contributions_add_up(circuit: engine.Circuit, result: engine.Result) -> None:
-    sums: dict[str, float] = dict.fromkeys(circuit.program.wires, 0.0)
+    sums: dict[str, float] = dict.fromkeys(result.grads, 0.0)  # a dead gate has no gradient
     for link in trace(circuit, result):
         sums[link.source] += link.contribution
     sums[circuit.output] += 1.0  # the seed of the backward pass
@@ -186,3 +186,21 @@ def test_an_expression_is_explained_through_its_intermediate_wires() -> None:
         "  ∂f/∂x = ∂f/∂f.1 · ∂f.1/∂x = -4 · 1 = -4",
         "  ∂f/∂y = ∂f/∂f.1 · ∂f.1/∂y = -4 · 1 = -4",
     ]
+
+
+def test_a_dead_branch_that_faults_has_no_numbers_but_is_explained_and_drawn() -> None:
+    text = (
+        "inputs: {x: 1, y: 0}\ngates:\n  u: {op: log, in: [y]}\n  v: {op: neg, in: [u]}\n  f: {op: exp, in: [x]}\n"
+        "output: f\n"
+    )
+    circuit, result = _evaluated(text)
+    lines = explain(circuit, result).splitlines()
+    assert lines[3:6] == [
+        "  f = exp(x) = exp(1) = 2.718281828",
+        "  u = log(y): no value (a fault on a branch f does not depend on)",
+        "  v = -u: no value (a fault on a branch f does not depend on)",
+    ]
+    assert lines[-1] == "  ∂f/∂y = 0 ('y' does not reach 'f')"
+    assert_contributions_add_up(circuit, result)
+    svg = engine.draw(circuit, result)
+    assert 'data-wire="u"' in svg and 'data-wire="v"' in svg

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from engine.circuit import Circuit
 from engine.drawing.formulas import forward_text, local_text
-from engine.drawing.trace import Link, argument_names, argument_values, trace
+from engine.drawing.trace import Link, argument_names, argument_values, has_numbers, trace
 from engine.result import Result, fmt
 
 
@@ -36,8 +36,13 @@ def explain(circuit: Circuit, result: Result) -> str:
     for step in circuit.program.steps:
         gate = circuit.program.wires[step.out]
         names = argument_names(circuit, gate)
-        shown = [fmt(v) for v in argument_values(circuit, result, gate)]
         op = step.op.name
+        if not has_numbers(circuit, result, gate):
+            lines.append(
+                f"  {gate} = {forward_text(op, names)}: no value (a fault on a branch {out} does not depend on)"
+            )
+            continue
+        shown = [fmt(v) for v in argument_values(circuit, result, gate)]
         lines.append(f"  {gate} = {forward_text(op, names)} = {forward_text(op, shown)} = {fmt(result.values[gate])}")
     lines.append(f"backward, {out} to inputs (chain rule: ∂{out}/∂wire = Σ ∂{out}/∂gate · ∂gate/∂wire):")
     lines += _backward(circuit, result, trace(circuit, result), out)
@@ -52,6 +57,8 @@ def _backward(circuit: Circuit, result: Result, links: list[Link], out: str) -> 
     done = {out}
     for step in reversed(circuit.program.steps):
         gate = circuit.program.wires[step.out]
+        if gate not in result.grads:
+            continue  # a dead gate: no numbers (see the forward pass)
         if gate not in done:
             lines += _total(gate, readers.get(gate, []), result, out)
             done.add(gate)

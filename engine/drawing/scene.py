@@ -168,7 +168,8 @@ def _wires(circuit: Circuit, result: Result, numbers: bool) -> tuple[list[Node],
 
 
 def _numbers(result: Result, wire: str, numbers: bool) -> tuple[float | None, float | None]:
-    return (result.values[wire], result.grads[wire]) if numbers else (None, None)
+    # a dead gate (it faults, and the output does not depend on it) has no numbers
+    return (result.values.get(wire), result.grads.get(wire)) if numbers else (None, None)
 
 
 def _faulting_gate(circuit: Circuit, result: Result) -> str | None:

@@ -8,7 +8,8 @@ A wire's gradient is the sum of the contributions of the links leaving it — th
 rule that makes fan-out add up. Nothing is evaluated again: the values and the
 gradients come from the `Result`; only the local derivatives are worked out here.
 
-Literal constants get no link: their gradients are never reported.
+Literal constants get no link: their gradients are never reported. Nor do dead gates
+(a gate that faults while the output does not depend on it has no numbers).
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ def argument_values(circuit: Circuit, result: Result, gate: str) -> list[float]:
     return [result.values[ref] if isinstance(ref, str) else float(ref) for ref in circuit.spec.gates[gate].in_]
 
 
+def has_numbers(circuit: Circuit, result: Result, gate: str) -> bool:
+    """Whether the result has the gate's value and those of its inputs (a dead gate has none)."""
+    refs = circuit.spec.gates[gate].in_
+    return gate in result.values and all(not isinstance(ref, str) or ref in result.values for ref in refs)
+
+
 def trace(circuit: Circuit, result: Result) -> list[Link]:
     """Every wire-to-gate edge with its contribution, gates in reverse topological order.
 
@@ -92,6 +99,8 @@ def trace(circuit: Circuit, result: Result) -> list[Link]:
     links: list[Link] = []
     for step in reversed(program.steps):
         gate = program.wires[step.out]
+        if not has_numbers(circuit, result, gate):
+            continue  # a dead gate (it faults, and the output does not depend on it): nothing flows through it
         names = argument_names(circuit, gate)
         values = argument_values(circuit, result, gate)
         y = result.values[gate]
