@@ -272,12 +272,9 @@ class Watcher:
         for root in self._roots:
             if not root.is_dir or str(root.shown) not in due or not os.path.isdir(root.absolute):
                 continue
+            # Its events name the root itself only when it was created, deleted or moved: the watch
+            # made on the folder that was there before is dead (or, on a slow machine, still dying).
             old = self._watches.get(root.absolute)
-            emitter_alive = old is not None and any(
-                e.watch == old and e.is_alive() for e in getattr(observer, "emitters", ())
-            )
-            if emitter_alive:
-                continue
             if old is not None:
                 with contextlib.suppress(KeyError):
                     observer.unschedule(old)
