@@ -1,0 +1,313 @@
+"""The FastAPI application: the HTTP API over a `Hub`, the event stream, the page and its assets.
+
+`create_app(config)` builds it; `engine.serve.runner` runs it with uvicorn.
+Handlers answer with JSON text built by the result contract itself (the
+pydantic models in `engine.serve.schemas` describe it for OpenAPI). Every
+refusal is JSON with located issues: ``{"errors": [...]}``, or — for a
+circuit that cannot be evaluated as asked — the result contract with status
+``invalid`` or ``error`` (422). Work that may be slow runs off the event loop
+within the time limit (`engine.serve.compute`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+
+from engine.errors import CircuitError, Issue, did_you_mean
+from engine.result import Result, to_json
+from engine.serve import assets, picture
+from engine.serve.compute import (
+    DEFAULT_TIMEOUT,
+    Limits,
+    cost_of,
+    parse_overrides,
+    playground,
+    request_error,
+    timed,
+    what_if,
+    with_trace,
+)
+from engine.serve.hub import DEFAULT_MAX_SUBSCRIBERS, Hub, StreamEvent, Subscriber, TooManySubscribers
+from engine.serve.schemas import (
+    CircuitModel,
+    EvaluateRequest,
+    HealthModel,
+    ProblemModel,
+    ResultModel,
+    SummaryModel,
+)
+from engine.serve.security import DEFAULT_MAX_BODY, Guard
+from engine.serve.state import CircuitState
+from engine.version import __version__
+from engine.watching.events import DEFAULT_DEBOUNCE_MS
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+PING_SECONDS = 15
+SEND_TIMEOUT = 30.0
+"""Seconds a subscriber may leave an event unread before its stream is closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    """How to serve a folder (the options of ``circuit serve``)."""
+
+    root: Path
+    host: str = "127.0.0.1"
+    max_body: int = DEFAULT_MAX_BODY
+    timeout: float = DEFAULT_TIMEOUT
+    max_subscribers: int = DEFAULT_MAX_SUBSCRIBERS
+    debounce_ms: float = DEFAULT_DEBOUNCE_MS
+    poll: bool = False
+    allow_hosts: tuple[str, ...] = field(default=())
+
+
+class JSONText(Response):
+    media_type = "application/json"
+
+
+class Refusal(Exception):
+    """A request the service refuses: answered with its status and ``{"errors": [issue]}``."""
+
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.hint = status, code, message, hint
+
+
+def _problem(status: int, code: str, message: str, hint: str | None = None) -> JSONText:
+    return JSONText(to_json({"errors": [Issue(code, message, hint=hint).to_dict()]}), status)
+
+
+def _result(data: dict[str, Any], broken: bool) -> JSONText:
+    return JSONText(to_json(data), 422 if broken else 200)
+
+
+PROBLEM: dict[int | str, dict[str, Any]] = {404: {"model": ProblemModel, "description": "No circuit of that name."}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": ResultModel, "description": "Invalid request or circuit: the result with located errors."}
+}
+
+
+def create_app(config: ServeConfig) -> FastAPI:
+    """The application serving `config.root`."""
+    hub = Hub(
+        config.root,
+        debounce_ms=config.debounce_ms,
+        poll=config.poll,
+        max_subscribers=config.max_subscribers,
+    )
+    limits = Limits(config.timeout)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    app = FastAPI(
+        title="circuitflow",
+        version=__version__,
+        description="Values and gradients of the circuits in a folder, live.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.hub = hub
+    app.add_middleware(Guard, bound=config.host, max_body=config.max_body, extra_hosts=config.allow_hosts)
+    _handlers(app)
+    assets.mount(app)
+
+    def find(name: str) -> CircuitState:
+        state = hub.states.get(name)
+        if state is None:
+            names = sorted(hub.states)
+            hint = did_you_mean(name, names) or ("circuits: " + ", ".join(names) if names else "the folder is empty")
+            raise Refusal(404, "not-found", f"no circuit named '{name:.100}'", hint)
+        return state
+
+    @app.get("/healthz", response_model=HealthModel, tags=["service"])
+    async def healthz() -> JSONText:
+        """The service is up."""
+        return JSONText(to_json({"status": "ok", "circuits": len(hub.states), "subscribers": hub.subscribers}))
+
+    @app.get("/api/circuits", response_model=list[SummaryModel], tags=["circuits"])
+    async def list_circuits() -> JSONText:
+        """Every circuit: name, path, status, value, output, error count, last change time."""
+        return JSONText(to_json([hub.states[name].summary() for name in sorted(hub.states)]))
+
+    @app.get("/api/circuits/{name}", response_model=CircuitModel, responses=PROBLEM, tags=["circuits"])
+    async def get_circuit(name: str) -> JSONText:
+        """The circuit's result (as ``circuit eval --format json``), inputs with their file values, gates, docs."""
+        find(name)
+        return JSONText(hub.detail(name) or "{}")
+
+    @app.post(
+        "/api/circuits/{name}/evaluate",
+        response_model=ResultModel,
+        responses={**PROBLEM, **REFUSED},
+        tags=["circuits"],
+    )
+    async def evaluate_circuit(name: str, question: EvaluateRequest) -> JSONText:
+        """The circuit at other input values (what-if: the file is not changed)."""
+        state = find(name)
+        circuit = state.circuit
+        if circuit is None:  # broken, and never good: its errors are the answer
+            return _result(state.result.to_dict(), True)
+        cost = cost_of(circuit, question.check)
+        result = await timed(limits, lambda: what_if(circuit, question.inputs, question.check), cost, circuit.path)
+        trace = None
+        if question.explain and not result.broken:
+            trace = await limits.call(lambda: picture.trace(circuit, question.inputs), cost)
+        return _result(with_trace(result, trace), result.broken)
+
+    @app.post(
+        "/api/evaluate",
+        response_model=ResultModel,
+        responses={
+            **REFUSED,
+            413: {"model": ProblemModel, "description": "The body is over the limit."},
+            415: {"model": ProblemModel, "description": "The body is not YAML."},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/yaml": {"schema": {"type": "string"}}},
+            }
+        },
+        tags=["playground"],
+    )
+    async def evaluate_text(request: Request, check: bool = False) -> JSONText:
+        """A circuit's YAML text evaluated at its own inputs; nothing is stored (the playground)."""
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if kind not in YAML_TYPES:
+            return _problem(
+                415, "not-yaml", f"expected a YAML body, got '{kind:.60}'", "send Content-Type: application/yaml"
+            )
+        body = await request.body()
+        result = await timed(limits, lambda: playground(body, check), 1 + len(body), None)
+        return _result(result.to_dict(), result.broken)
+
+    @app.get(
+        "/api/circuits/{name}/graph.svg",
+        responses={
+            200: {"content": {"image/svg+xml": {}}, "description": "The picture."},
+            **PROBLEM,
+            **REFUSED,
+        },
+        response_class=Response,
+        tags=["circuits"],
+    )
+    async def graph(name: str, request: Request) -> Response:
+        """The circuit's picture with every value and gradient; query parameters override inputs (``?x=1.5``)."""
+        state = find(name)
+        circuit = state.circuit
+        if circuit is None:
+            return _result(state.result.to_dict(), True)
+        try:
+            overrides = parse_overrides(request.query_params, circuit)
+        except CircuitError as error:
+            return _result(Result.from_error(error, circuit.path, circuit.name).to_dict(), True)
+        drawing = await _draw(limits, lambda: picture.svg(circuit, overrides, stale=state.stale), circuit)
+        if isinstance(drawing, Result):
+            return _result(drawing.to_dict(), True)
+        return Response(drawing, media_type="image/svg+xml")
+
+    @app.get(
+        "/api/events",
+        response_class=EventSourceResponse,
+        responses={
+            200: {"content": {"text/event-stream": {}}, "description": "initial, changed, added, removed events."},
+            503: {"model": ProblemModel, "description": "Every subscriber place is taken."},
+        },
+        tags=["events"],
+    )
+    async def events(last_event_id: str | None = Header(default=None)) -> Response:
+        """Server-Sent Events: every circuit's state on connect (``initial``), then every change."""
+        try:
+            missed, subscriber = hub.subscribe(last_event_id)
+        except TooManySubscribers:
+            return _problem(
+                503,
+                "too-many-subscribers",
+                f"all {hub.max_subscribers} event streams are taken",
+                "close another page, or start the service with a larger --max-subscribers",
+            )
+        return EventSourceResponse(
+            _stream(hub, missed, subscriber),
+            ping=PING_SECONDS,
+            send_timeout=SEND_TIMEOUT,
+            headers={"cache-control": "no-store"},
+            background=BackgroundTask(hub.unsubscribe, subscriber),
+        )
+
+    return app
+
+
+async def _draw(limits: Limits, fn: Callable[[], str], circuit: Any) -> str | Result:
+    from engine.batching.runner import timeout_result
+    from engine.serve.compute import TimedOut
+
+    try:
+        return await limits.call(fn, cost_of(circuit, False) * 4)
+    except TimedOut:
+        return timeout_result(circuit.path or "", limits.timeout, limits.timeout * 1000)
+    except CircuitError as error:
+        return Result.from_error(error, circuit.path, circuit.name)
+
+
+async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -> AsyncIterator[dict[str, Any]]:
+    try:
+        for event in missed:
+            yield _frame(hub, event)
+        while True:
+            event = await subscriber.queue.get()
+            if event is None or subscriber.overflowed:
+                return  # the service stops, or this client fell behind: it reconnects and resumes
+            yield _frame(hub, event)
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+def _frame(hub: Hub, event: StreamEvent) -> dict[str, Any]:
+    return {"event": event.kind, "id": hub.event_id(event.seq), "data": event.data, "retry": 1000}
+
+
+def _where(loc: Any) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, error: Refusal) -> Response:
+        return _problem(error.status, error.code, error.message, error.hint)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(error.status_code, "refused")
+        return _problem(error.status_code, code, str(error.detail).lower())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        hint = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
+        issues = [
+            request_error(_where(item.get("loc", ())), item.get("msg", "invalid"), hint) for item in error.errors()
+        ]
+        result = Result(None, "request", "invalid", errors=tuple(issues) or (request_error("body", "invalid", hint),))
+        return JSONText(to_json(result.to_dict()), 422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, error: Exception) -> Response:
+        return _problem(500, "internal", f"internal error: {type(error).__name__}", "this is a bug in circuitflow")

@@ -1,0 +1,125 @@
+"""The HTTP API's request and response bodies as pydantic models: its OpenAPI schema.
+
+Responses are written by the handlers as JSON text (the result contract is
+built once by `Result.to_dict`); these models describe them for ``/openapi.json``
+and ``/docs``, and a test holds the two together.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IssueModel(BaseModel):
+    """A located diagnostic: ``path:line:col: error[code] message`` plus a hint."""
+
+    code: str
+    message: str
+    line: int | None
+    column: int | None
+    hint: str | None
+
+
+class CheckModel(BaseModel):
+    """One expectation or gradient-check comparison."""
+
+    kind: Literal["expect_value", "expect_grad", "grad_check"]
+    wire: str
+    expected: float
+    actual: float
+    passed: bool
+    line: int | None = None
+    column: int | None = None
+    abs_error: float | None = None
+    rel_error: float | None = None
+    on_kink: bool | None = None
+
+
+class TraceModel(BaseModel):
+    """One edge of the backward pass: the gradient it carries back (upstream × local)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    upstream: float
+    local: float
+    contribution: float
+
+
+class ResultModel(BaseModel):
+    """The result contract of ``circuit eval --format json``."""
+
+    path: str | None
+    circuit: str
+    status: Literal["ok", "failed", "invalid", "error"]
+    output: str | None
+    value: float | None
+    values: dict[str, float]
+    grads: dict[str, float]
+    checks: list[CheckModel]
+    errors: list[IssueModel]
+    warnings: list[IssueModel]
+    elapsed_ms: float
+    trace: list[TraceModel] | None = Field(default=None, description="The chain rule, edge by edge (with explain).")
+
+
+class GateModel(BaseModel):
+    """A gate: its op and operands (wire names or constants)."""
+
+    op: str
+    in_: list[str | float] = Field(alias="in")
+
+
+class CircuitModel(ResultModel):
+    """A served circuit: its latest result, inputs with their file values, gates, docs, last good result."""
+
+    name: str = Field(description="The circuit's name in URLs.")
+    stale: bool = Field(description="The file is broken now; `last_good` is what its picture shows.")
+    changed_at: str = Field(description="When this state was reached (ISO 8601, UTC).")
+    description: str | None
+    inputs: dict[str, float] = Field(description="Input names and their values in the file.")
+    gates: dict[str, GateModel]
+    docs: dict[str, str] = Field(description="The `doc` of inputs and gates that have one.")
+    last_good: ResultModel | None = Field(description="When stale: the last result with values.")
+
+
+class SummaryModel(BaseModel):
+    """A circuit's line in the list."""
+
+    name: str
+    path: str
+    circuit: str
+    status: Literal["ok", "failed", "invalid", "error"]
+    stale: bool
+    output: str | None
+    value: float | None
+    error_count: int
+    warning_count: int
+    changed_at: str
+
+
+class EvaluateRequest(BaseModel):
+    """A what-if question: the circuit at other input values (the file is not changed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: dict[str, float] = Field(default_factory=dict, description="Input values overriding the file's.")
+    check: bool = Field(default=False, description="Also compare gradients with finite differences.")
+    explain: bool = Field(default=False, description="Add the chain rule, edge by edge, as `trace`.")
+
+
+class ProblemModel(BaseModel):
+    """A request the service refuses (not found, too large, wrong host or origin, …)."""
+
+    errors: list[IssueModel]
+
+
+class HealthModel(BaseModel):
+    """The service is up."""
+
+    status: Literal["ok"]
+    circuits: int
+    subscribers: int
