@@ -273,10 +273,10 @@ async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -
         for event in missed:
             yield _frame(hub, event)
         while True:
-            event = await subscriber.queue.get()
-            if event is None or subscriber.overflowed:
+            news = await subscriber.queue.get()
+            if news is None or subscriber.overflowed:
                 return  # the service stops, or this client fell behind: it reconnects and resumes
-            yield _frame(hub, event)
+            yield _frame(hub, news)
     finally:
         hub.unsubscribe(subscriber)
 
