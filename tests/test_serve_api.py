@@ -132,7 +132,7 @@ def test_a_non_finite_input_is_a_422(server: Server, number: str) -> None:
     with server.client() as client:
         answer = client.post(
             "/api/circuits/seed/evaluate",
-            content='{"inputs": {"x": %s}}' % number,
+            content='{"inputs": {"x": ' + number + "}}",
             headers={"content-type": "application/json"},
         )
     assert answer.status_code == 422
