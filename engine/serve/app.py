@@ -53,6 +53,7 @@ from engine.version import __version__
 from engine.watching.events import DEFAULT_DEBOUNCE_MS
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+QUESTION_HINT = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
 PING_SECONDS = 15
 SEND_TIMEOUT = 30.0
 """Seconds a subscriber may leave an event unread before its stream is closed."""
@@ -285,6 +286,12 @@ def _frame(hub: Hub, event: StreamEvent) -> dict[str, Any]:
     return {"event": event.kind, "id": hub.event_id(event.seq), "data": event.data, "retry": 1000}
 
 
+def _unreadable(issues: list[Issue]) -> JSONText:
+    """A request the API cannot read, as an ``invalid`` result (422)."""
+    issues = issues or [request_error("body", "invalid", QUESTION_HINT)]
+    return JSONText(to_json(Result(None, "request", "invalid", errors=tuple(issues)).to_dict()), 422)
+
+
 def _where(loc: Any) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
@@ -296,17 +303,19 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 400:  # a body that is not even text (FastAPI's "error parsing the body")
+            return _unreadable([request_error("body", "not valid UTF-8 JSON", QUESTION_HINT)])
         code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(error.status_code, "refused")
         return _problem(error.status_code, code, str(error.detail).lower())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
-        hint = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
-        issues = [
-            request_error(_where(item.get("loc", ())), item.get("msg", "invalid"), hint) for item in error.errors()
-        ]
-        result = Result(None, "request", "invalid", errors=tuple(issues) or (request_error("body", "invalid", hint),))
-        return JSONText(to_json(result.to_dict()), 422)
+        return _unreadable(
+            [
+                request_error(_where(item.get("loc", ())), item.get("msg", "invalid"), QUESTION_HINT)
+                for item in error.errors()
+            ]
+        )
 
     @app.exception_handler(Exception)
     async def internal(request: Request, error: Exception) -> Response:
