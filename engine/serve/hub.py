@@ -34,6 +34,8 @@ from engine.watching.session import WatchEvent, WatchHandle, watch
 DEFAULT_MAX_SUBSCRIBERS = 100
 BACKLOG = 1000
 """Events kept for subscribers that reconnect."""
+STATE_EVENTS = frozenset({"initial", "changed", "added", "removed"})
+"""The watch events that change a circuit's state (and are passed on to subscribers)."""
 QUEUE_SIZE = 256
 """Events a subscriber may fall behind by before its stream is closed (it reconnects and resumes)."""
 
@@ -83,7 +85,7 @@ class Hub:
         self._log: deque[StreamEvent] = deque(maxlen=BACKLOG)
         self._subscribers: set[Subscriber] = set()
         self._names = Names(root if root.is_dir() else root.parent)
-        self._options = {"debounce_ms": debounce_ms, "poll": poll, "poll_interval": poll_interval}
+        self._debounce_ms, self._poll, self._poll_interval = debounce_ms, poll, poll_interval
         self._max_bytes = max_bytes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: WatchHandle | None = None
@@ -144,10 +146,19 @@ class Hub:
     # ---- the watcher's thread ----
 
     def _start_watch(self) -> None:
-        self._handle = watch([self.root], self._on_event, max_bytes=self._max_bytes, **self._options)  # type: ignore[arg-type]
+        self._handle = watch(
+            [self.root],
+            self._on_event,
+            debounce_ms=self._debounce_ms,
+            poll=self._poll,
+            poll_interval=self._poll_interval,
+            max_bytes=self._max_bytes,
+        )
         self._started.set()
 
     def _on_event(self, event: WatchEvent) -> None:
+        if event.kind not in STATE_EVENTS:
+            return  # e.g. ``rearmed``: the folder is back; its circuits follow as ``added``
         if event.kind == "removed":
             gone = self._names.forget(event.path)
             if gone is not None:
