@@ -105,6 +105,10 @@ class Hub:
         """Stop watching and end every event stream."""
         if self._handle is not None:
             await anyio.to_thread.run_sync(self._handle.stop)
+        self.end_streams()
+
+    def end_streams(self) -> None:
+        """End every open event stream (the service is stopping)."""
         for subscriber in list(self._subscribers):
             _offer(subscriber, None)
 

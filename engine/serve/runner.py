@@ -18,6 +18,7 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Generator
+from types import FrameType
 from typing import IO
 
 import uvicorn
@@ -30,7 +31,17 @@ LOOPBACK_NAMES = ("localhost",)
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, without re-raising the signal that stopped it (the command exits 0)."""
+    """uvicorn's server, ending the event streams at once on Ctrl-C or SIGTERM (so they finish cleanly
+    instead of being cut off), and not re-raising the signal that stopped it (the command exits 0)."""
+
+    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        with contextlib.suppress(RuntimeError):  # no loop yet: no stream to end
+            asyncio.get_running_loop().call_soon_threadsafe(self.hub.end_streams)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -107,6 +118,7 @@ def run(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[s
         return 2
     bound_port = sock.getsockname()[1]
     app = create_app(config)
+    hub: Hub = app.state.hub
     server = _Server(
         uvicorn.Config(
             app,
@@ -115,11 +127,12 @@ def run(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[s
             lifespan="on",
             timeout_graceful_shutdown=GRACE_SECONDS,
             ws="none",
-        )
+        ),
+        hub,
     )
     url = url_of(config.host, bound_port)
     with sock:
-        asyncio.run(_serve(server, sock, app.state.hub, url, open_browser, out))
+        asyncio.run(_serve(server, sock, hub, url, open_browser, out))
     if not server.started:
         print("error: the service could not start (see above)", file=sys.stderr)
         return 2
