@@ -22,6 +22,7 @@ from types import FrameType
 from typing import IO
 
 import uvicorn
+from sse_starlette.sse import AppStatus
 
 from engine.serve.app import ServeConfig, create_app
 from engine.serve.hub import Hub
@@ -130,6 +131,9 @@ def run(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[s
         ),
         hub,
     )
+    # the event streams are ended by the hub itself (see _Server), not cut off by sse-starlette's own
+    # shutdown watcher, which would race with it and leave a response unfinished
+    AppStatus.disable_automatic_graceful_drain()
     url = url_of(config.host, bound_port)
     with sock:
         asyncio.run(_serve(server, sock, hub, url, open_browser, out))
