@@ -19,7 +19,7 @@ import threading
 import webbrowser
 from collections.abc import Generator
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import uvicorn
 from sse_starlette.sse import AppStatus
@@ -96,6 +96,18 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def server_config(app: Any) -> uvicorn.Config:
+    """How uvicorn runs the app (the benchmark runs its baseline app with the same settings)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        ws="none",
+    )
+
+
 def run(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[str] | None = None) -> int:
     """Serve `config.root` on `config.host`:`port` until Ctrl-C or SIGTERM; the exit code.
 
@@ -120,20 +132,10 @@ def run(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[s
     bound_port = sock.getsockname()[1]
     app = create_app(config)
     hub: Hub = app.state.hub
-    server = _Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=GRACE_SECONDS,
-            ws="none",
-        ),
-        hub,
-    )
+    server = _Server(server_config(app), hub)
     # the event streams are ended by the hub itself (see _Server), not cut off by sse-starlette's own
     # shutdown watcher, which would race with it and leave a response unfinished
-    AppStatus.disable_automatic_graceful_drain()
+    AppStatus.enable_automatic_graceful_drain = False
     url = url_of(config.host, bound_port)
     with sock:
         asyncio.run(_serve(server, sock, hub, url, open_browser, out))
