@@ -74,8 +74,20 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    outside: list[str] = []
+
+    def only_the_service(route: Any) -> None:
+        # nothing may be fetched from elsewhere: the page has to work without a network
+        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_service)
     opened.dialogs = dialogs
     opened.errors = errors
+    opened.outside = outside
     opened.goto(server.url)
     yield opened
     context.close()
@@ -117,8 +129,7 @@ def test_choose_the_seed_and_see_minus_12(page: Any) -> None:
     assert [cell(page, w, "grad") for w in ("x", "y", "z", "q", "f")] == ["-4", "-4", "3", "-4", "1"]
     assert page.locator("#status").text_content() == "ok"
     assert page.locator("#checks li.pass").count() == 6
-    assert page.dialogs == [] and page.errors == []
-    shoot(page, "serve-seed.png")
+    assert page.dialogs == [] and page.errors == [] and page.outside == []
 
 
 def test_moving_x_shows_the_apis_numbers(page: Any, server: Server) -> None:
@@ -141,7 +152,8 @@ def test_moving_x_shows_the_apis_numbers(page: Any, server: Server) -> None:
         answer = client.post("/api/circuits/seed/evaluate", json={"inputs": {"x": 1.5, "z": z}}).json()
     wait_cell(page, "f", "value", fmt(answer["value"]))
     assert cell(page, "z", "grad") == fmt(answer["grads"]["z"]) == "6.5"  # ∂f/∂z = q = x + y
-    assert page.errors == []
+    assert page.errors == [] and page.outside == []
+    shoot(page, "serve-seed.png")
 
 
 def test_a_save_updates_the_page_and_a_broken_save_shows_its_line(page: Any, folder: Path) -> None:
@@ -181,3 +193,11 @@ def test_circuit_text_is_shown_as_text_and_never_run(page: Any) -> None:
     assert page.locator("#main script").count() == 0
     page.wait_for_timeout(500)  # an onerror handler would have fired by now
     assert page.dialogs == []
+
+
+def test_the_api_docs_work_offline(page: Any, server: Server) -> None:
+    page.goto(server.url + "docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert str(page.locator(".swagger-ui .info .title").text_content()).startswith("circuitflow")
+    page.get_by_text("/api/circuits/{name}/evaluate", exact=True).wait_for()
+    assert page.errors == [] and page.outside == []
