@@ -23,7 +23,7 @@ import anyio
 import anyio.to_thread
 
 from engine.batching.deadline import Expired, run_with_deadline
-from engine.batching.runner import timeout_result
+from engine.batching.tasks import timeout_result
 from engine.circuit import Circuit, evaluate_source
 from engine.errors import CircuitError, Issue
 from engine.result import Result
