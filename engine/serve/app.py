@@ -11,7 +11,7 @@ within the time limit (`engine.serve.compute`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,8 @@ from engine.watching.events import DEFAULT_DEBOUNCE_MS
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 QUESTION_HINT = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
+DRAW_COST = 8
+"""A picture costs about as much as this many evaluations (layout and text) — where it runs, see `Limits.call`."""
 PING_SECONDS = 15
 SEND_TIMEOUT = 30.0
 """Seconds a subscriber may leave an event unread before its stream is closed."""
@@ -167,11 +169,14 @@ def create_app(config: ServeConfig) -> FastAPI:
         circuit = state.circuit
         if circuit is None:  # broken, and never good: its errors are the answer
             return _result(state.result.to_dict(), True)
-        cost = cost_of(circuit, question.check)
-        result = await timed(limits, lambda: what_if(circuit, question.inputs, question.check), cost, circuit.path)
-        trace = None
-        if question.explain and not result.broken:
-            trace = await limits.call(lambda: picture.trace(circuit, question.inputs), cost)
+
+        def answer() -> tuple[Result, list[dict[str, Any]] | None]:
+            result = what_if(circuit, question.inputs, question.check)
+            explained = question.explain and not result.broken
+            return result, picture.trace(circuit, result) if explained else None
+
+        outcome = await timed(limits, answer, cost_of(circuit, question.check), circuit.path)
+        result, trace = (outcome, None) if isinstance(outcome, Result) else outcome
         return _result(with_trace(result, trace), result.broken)
 
     @app.post(
@@ -221,7 +226,12 @@ def create_app(config: ServeConfig) -> FastAPI:
             overrides = parse_overrides(request.query_params, circuit)
         except CircuitError as error:
             return _result(Result.from_error(error, circuit.path, circuit.name).to_dict(), True)
-        drawing = await _draw(limits, lambda: picture.svg(circuit, overrides, stale=state.stale), circuit)
+        drawing = await timed(
+            limits,
+            lambda: picture.svg(circuit, overrides, stale=state.stale),
+            DRAW_COST * cost_of(circuit, False),
+            circuit.path,
+        )
         if isinstance(drawing, Result):
             return _result(drawing.to_dict(), True)
         return Response(drawing, media_type="image/svg+xml")
@@ -255,18 +265,6 @@ def create_app(config: ServeConfig) -> FastAPI:
         )
 
     return app
-
-
-async def _draw(limits: Limits, fn: Callable[[], str], circuit: Any) -> str | Result:
-    from engine.batching.runner import timeout_result
-    from engine.serve.compute import TimedOut
-
-    try:
-        return await limits.call(fn, cost_of(circuit, False) * 4)
-    except TimedOut:
-        return timeout_result(circuit.path or "", limits.timeout, limits.timeout * 1000)
-    except CircuitError as error:
-        return Result.from_error(error, circuit.path, circuit.name)
 
 
 async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -> AsyncIterator[dict[str, Any]]:

@@ -96,7 +96,7 @@ def playground(text: bytes, check: bool) -> Result:
     return result
 
 
-async def timed(limits: Limits, fn: Callable[[], Result], cost: int, path: str | None) -> Result:
+async def timed(limits: Limits, fn: Callable[[], T], cost: int, path: str | None) -> T | Result:
     """`Limits.call`, with the time limit reported as an ``error[timeout]`` result."""
     started = time.perf_counter()
     try:

@@ -40,13 +40,16 @@ class CheckModel(BaseModel):
 class TraceModel(BaseModel):
     """One edge of the backward pass: the gradient it carries back (upstream × local)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
-    from_: str = Field(alias="from")
-    to: str
-    upstream: float
-    local: float
-    contribution: float
+    from_: str = Field(alias="from", description="The wire read by the gate.")
+    to: str = Field(description="The gate.")
+    position: int = Field(description="Which argument of the gate (0-based).")
+    upstream: float = Field(description="∂output/∂gate.")
+    local: float | None = Field(description="∂gate/∂wire at this argument (null where it is not finite).")
+    contribution: float = Field(description="upstream × local: this edge's part of ∂output/∂wire.")
+    formula: str = Field(description="The local derivative over wire names.")
+    note: str | None = Field(default=None, description="The convention that decided a kink or a tie.")
 
 
 class ResultModel(BaseModel):
