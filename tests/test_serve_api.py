@@ -322,3 +322,43 @@ def test_subscribers_past_the_limit_get_503(folder: Path) -> None:
         finally:
             for reader in readers:
                 reader.close()
+
+
+# ---- the picture and the chain rule ----
+
+
+def test_the_picture_is_the_circuit_at_the_asked_inputs(server: Server) -> None:
+    import xml.etree.ElementTree as ET
+
+    with server.client() as client:
+        answer = client.get("/api/circuits/seed/graph.svg", params={"x": "1.5"})
+        plain = client.get("/api/circuits/seed/graph.svg")
+    assert answer.status_code == 200 == plain.status_code
+    assert answer.headers["content-type"] == "image/svg+xml"
+    texts = " ".join(ET.fromstring(answer.text).itertext())
+    assert "-26" in texts and "6.5" in texts  # f = (1.5 + 5) · -4, ∂f/∂z = x + y
+    assert "-12" in " ".join(ET.fromstring(plain.text).itertext())
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [({"w": "1"}, "unknown-input"), ({"x": "abc"}, "invalid-number"), ({"x": "inf"}, "invalid-number")],
+)
+def test_a_picture_at_wrong_inputs_is_a_422(server: Server, query: dict[str, str], code: str) -> None:
+    with server.client() as client:
+        answer = client.get("/api/circuits/seed/graph.svg", params=query)
+    assert answer.status_code == 422
+    assert [e["code"] for e in answer.json()["errors"]] == [code]
+
+
+def test_explain_adds_the_chain_rule(server: Server) -> None:
+    with server.client() as client:
+        body = client.post("/api/circuits/fanout/evaluate", json={"inputs": {}, "explain": True}).json()
+        plain = client.post("/api/circuits/fanout/evaluate", json={}).json()
+    assert "trace" not in plain
+    sums: dict[str, float] = {}
+    for link in body["trace"]:
+        assert link["contribution"] == pytest.approx(link["upstream"] * link["local"])
+        sums[link["from"]] = sums.get(link["from"], 0.0) + link["contribution"]
+    for wire, total in sums.items():
+        assert total == pytest.approx(body["grads"][wire])
