@@ -25,7 +25,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
 from engine.errors import CircuitError, Issue, did_you_mean
-from engine.result import Result, to_json
+from engine.result import Result
 from engine.serve import assets, picture
 from engine.serve.compute import (
     DEFAULT_TIMEOUT,
@@ -46,6 +46,7 @@ from engine.serve.schemas import (
     ProblemModel,
     ResultModel,
     SummaryModel,
+    dumps,
 )
 from engine.serve.security import DEFAULT_MAX_BODY, Guard
 from engine.serve.state import CircuitState
@@ -88,11 +89,11 @@ class Refusal(Exception):
 
 
 def _problem(status: int, code: str, message: str, hint: str | None = None) -> JSONText:
-    return JSONText(to_json({"errors": [Issue(code, message, hint=hint).to_dict()]}), status)
+    return JSONText(dumps({"errors": [Issue(code, message, hint=hint).to_dict()]}), status)
 
 
 def _result(data: dict[str, Any], broken: bool) -> JSONText:
-    return JSONText(to_json(data), 422 if broken else 200)
+    return JSONText(dumps(data), 422 if broken else 200)
 
 
 PROBLEM: dict[int | str, dict[str, Any]] = {404: {"model": ProblemModel, "description": "No circuit of that name."}}
@@ -144,12 +145,12 @@ def create_app(config: ServeConfig) -> FastAPI:
     @app.get("/healthz", response_model=HealthModel, tags=["service"])
     async def healthz() -> JSONText:
         """The service is up."""
-        return JSONText(to_json({"status": "ok", "circuits": len(hub.states), "subscribers": hub.subscribers}))
+        return JSONText(dumps({"status": "ok", "circuits": len(hub.states), "subscribers": hub.subscribers}))
 
     @app.get("/api/circuits", response_model=list[SummaryModel], tags=["circuits"])
     async def list_circuits() -> JSONText:
         """Every circuit: name, path, status, value, output, error count, last change time."""
-        return JSONText(to_json([hub.states[name].summary() for name in sorted(hub.states)]))
+        return JSONText(dumps([hub.states[name].summary() for name in sorted(hub.states)]))
 
     @app.get("/api/circuits/{name}", response_model=CircuitModel, responses=PROBLEM, tags=["circuits"])
     async def get_circuit(name: str) -> JSONText:
@@ -287,7 +288,7 @@ def _frame(hub: Hub, event: StreamEvent) -> dict[str, Any]:
 def _unreadable(issues: list[Issue]) -> JSONText:
     """A request the API cannot read, as an ``invalid`` result (422)."""
     issues = issues or [request_error("body", "invalid", QUESTION_HINT)]
-    return JSONText(to_json(Result(None, "request", "invalid", errors=tuple(issues)).to_dict()), 422)
+    return JSONText(dumps(Result(None, "request", "invalid", errors=tuple(issues)).to_dict()), 422)
 
 
 def _where(loc: Any) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from engine.format.loader import DEFAULT_MAX_BYTES
-from engine.result import to_json
+from engine.serve.schemas import dumps
 from engine.serve.state import CircuitState, Names, state_from
 from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL
 from engine.watching.session import WatchEvent, WatchHandle, watch
@@ -166,7 +166,7 @@ class Hub:
         if event.kind == "removed":
             gone = self._names.forget(event.path)
             if gone is not None:
-                self._hand_over("removed", gone, None, to_json({"name": gone, "path": event.path}))
+                self._hand_over("removed", gone, None, dumps({"name": gone, "path": event.path}).decode())
             return
         name = self._names.of(event.path)
         latest = None
@@ -176,7 +176,7 @@ class Hub:
             latest = entry.latest if entry is not None else None
         state = state_from(name, event.path, event.result, latest, event.circuit, time.time())
         if state is not None:
-            self._hand_over(event.kind, name, state, to_json(state.detail()))
+            self._hand_over(event.kind, name, state, dumps(state.detail()).decode())
 
     def _hand_over(self, kind: str, name: str, state: CircuitState | None, data: str) -> None:
         assert self._loop is not None  # set by start() before the watch begins

@@ -1,15 +1,21 @@
-"""The HTTP API's request and response bodies as pydantic models: its OpenAPI schema.
+"""The HTTP API's request and response bodies as pydantic models (its OpenAPI schema), and `dumps`.
 
-Responses are written by the handlers as JSON text (the result contract is
-built once by `Result.to_dict`); these models describe them for ``/openapi.json``
-and ``/docs``, and a test holds the two together.
+Responses are written by the handlers as JSON text (`dumps` of what
+`Result.to_dict` builds); these models describe them for ``/openapi.json`` and
+``/docs``, and the schemathesis tests hold the two together.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def dumps(data: Any) -> bytes:
+    """`data` as compact JSON (pydantic's serializer: a third of the time `json.dumps` takes for a result)."""
+    return pydantic_core.to_json(data)
 
 
 class IssueModel(BaseModel):

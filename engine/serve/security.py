@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import Issue
-from engine.result import to_json
+from engine.serve.schemas import dumps
 
 DEFAULT_MAX_BODY = 1024 * 1024
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -172,7 +172,7 @@ def _body_hint(limit: int) -> str:
 
 
 async def _problem(send: Send, status: int, code: str, message: str, hint: str) -> None:
-    body = to_json({"errors": [Issue(code, message, hint=hint).to_dict()]}).encode()
+    body = dumps({"errors": [Issue(code, message, hint=hint).to_dict()]})
     await send(
         {
             "type": "http.response.start",
