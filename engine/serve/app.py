@@ -11,7 +11,7 @@ within the time limit (`engine.serve.compute`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,8 @@ from typing import Any
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
@@ -54,6 +56,10 @@ from engine.version import __version__
 from engine.watching.events import DEFAULT_DEBOUNCE_MS
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+# The what-if route reads its name and body itself (a `Direct` route); the schema says what declared
+# parameters would.
+QUESTION_SCHEMA = EvaluateRequest.model_json_schema()
+NAME_PARAMETER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "title": "Name"}}
 QUESTION_HINT = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
 DRAW_COST = 8
 """A picture costs about as much as this many evaluations (layout and text) — where it runs, see `Limits.call`."""
@@ -78,6 +84,18 @@ class ServeConfig:
 
 class JSONText(Response):
     media_type = "application/json"
+
+
+class Direct(APIRoute):
+    """A route whose endpoint takes the request and returns the response itself.
+
+    FastAPI's parameter solving and response handling are skipped: on the
+    what-if route they cost more than the evaluation. The endpoint reads its path
+    parameter and body itself, and its ``openapi_extra`` documents them.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
 
 
 class Refusal(Exception):
@@ -132,7 +150,6 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.state.hub = hub
     app.add_middleware(Guard, bound=config.host, max_body=config.max_body, extra_hosts=config.allow_hosts)
     _handlers(app)
-    assets.mount(app)
 
     def find(name: str) -> CircuitState:
         state = hub.states.get(name)
@@ -141,6 +158,38 @@ def create_app(config: ServeConfig) -> FastAPI:
             hint = did_you_mean(name, names) or ("circuits: " + ", ".join(names) if names else "the folder is empty")
             raise Refusal(404, "not-found", f"no circuit named '{name:.100}'", hint)
         return state
+
+    # the hot path: matched first (routes are tried in order), and a `Direct` route
+    async def evaluate_circuit(request: Request) -> JSONText:
+        """The circuit at other input values (what-if: the file is not changed)."""
+        state = find(request.path_params["name"])
+        question = _question(await request.body())
+        circuit = state.circuit
+        if circuit is None:  # broken, and never good: its errors are the answer
+            return _result(state.result.to_dict(), True)
+
+        def answer() -> tuple[Result, list[dict[str, Any]] | None]:
+            result = what_if(circuit, question.inputs, question.check)
+            explained = question.explain and not result.broken
+            return result, picture.trace(circuit, result) if explained else None
+
+        outcome = await timed(limits, answer, cost_of(circuit, question.check), circuit.path)
+        result, trace = (outcome, None) if isinstance(outcome, Result) else outcome
+        return _result(with_trace(result, trace), result.broken)
+
+    app.router.add_api_route(
+        "/api/circuits/{name}/evaluate",
+        evaluate_circuit,
+        methods=["POST"],
+        route_class_override=Direct,
+        response_model=ResultModel,
+        responses={**PROBLEM, **REFUSED},
+        openapi_extra={
+            "parameters": [NAME_PARAMETER],
+            "requestBody": {"content": {"application/json": {"schema": QUESTION_SCHEMA}}},
+        },
+        tags=["circuits"],
+    )
 
     @app.get("/healthz", response_model=HealthModel, tags=["service"])
     async def healthz() -> JSONText:
@@ -157,28 +206,6 @@ def create_app(config: ServeConfig) -> FastAPI:
         """The circuit's result (as ``circuit eval --format json``), inputs with their file values, gates, docs."""
         find(name)
         return JSONText(hub.detail(name) or "{}")
-
-    @app.post(
-        "/api/circuits/{name}/evaluate",
-        response_model=ResultModel,
-        responses={**PROBLEM, **REFUSED},
-        tags=["circuits"],
-    )
-    async def evaluate_circuit(name: str, question: EvaluateRequest) -> JSONText:
-        """The circuit at other input values (what-if: the file is not changed)."""
-        state = find(name)
-        circuit = state.circuit
-        if circuit is None:  # broken, and never good: its errors are the answer
-            return _result(state.result.to_dict(), True)
-
-        def answer() -> tuple[Result, list[dict[str, Any]] | None]:
-            result = what_if(circuit, question.inputs, question.check)
-            explained = question.explain and not result.broken
-            return result, picture.trace(circuit, result) if explained else None
-
-        outcome = await timed(limits, answer, cost_of(circuit, question.check), circuit.path)
-        result, trace = (outcome, None) if isinstance(outcome, Result) else outcome
-        return _result(with_trace(result, trace), result.broken)
 
     @app.post(
         "/api/evaluate",
@@ -265,7 +292,24 @@ def create_app(config: ServeConfig) -> FastAPI:
             background=BackgroundTask(hub.unsubscribe, subscriber),
         )
 
+    assets.mount(app)
     return app
+
+
+def _question(body: bytes) -> EvaluateRequest:
+    """The what-if question in a request body (empty: the file's inputs).
+
+    Read here rather than by FastAPI's body machinery (see `QUESTION_SCHEMA`).
+
+    Raises:
+        RequestValidationError: the body is not a question (answered with 422).
+    """
+    try:
+        return EvaluateRequest.model_validate_json(body or b"{}")
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
+        ) from None
 
 
 async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -> AsyncIterator[dict[str, Any]]:
