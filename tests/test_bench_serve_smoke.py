@@ -29,4 +29,4 @@ def test_bench_serve_runs() -> None:
     titles = [line.split(".**")[0] for line in done.stdout.splitlines() if line.startswith("**")]
     assert titles == ["**Throughput", "**Save → event", "**Memory"]
     assert "| `POST /api/circuits/seed/evaluate` |" in done.stdout
-    assert "| last of 100 |" in done.stdout
+    assert "| last of the 100 |" in done.stdout

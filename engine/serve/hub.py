@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio.to_thread
+from sse_starlette.event import ServerSentEvent
 
 from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.serve.schemas import dumps
@@ -36,18 +37,30 @@ BACKLOG = 1000
 """Events kept for subscribers that reconnect."""
 STATE_EVENTS = frozenset({"initial", "changed", "added", "removed"})
 """The watch events that change a circuit's state (and are passed on to subscribers)."""
+RETRY_MS = 1000
+"""How long a browser waits before reconnecting a lost stream."""
 QUEUE_SIZE = 256
 """Events a subscriber may fall behind by before its stream is closed (it reconnects and resumes)."""
 
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """One event of ``GET /api/events``: its kind, the circuit's name and the JSON data."""
+    """One event of ``GET /api/events``: its kind, the circuit's name, the JSON data, and the bytes sent.
+
+    `frame` is encoded once and written to every subscriber as it is.
+    """
 
     seq: int
     kind: str
     name: str
     data: str
+    frame: bytes
+
+
+def encode(seq: int, kind: str, name: str, data: str, boot: str) -> StreamEvent:
+    """The event, its frame encoded with its id ``<boot>-<seq>`` (and a reconnection delay of a second)."""
+    frame = ServerSentEvent(data=data, event=kind, id=f"{boot}-{seq}", retry=RETRY_MS).encode()
+    return StreamEvent(seq, kind, name, data, frame)
 
 
 @dataclass(eq=False, slots=True)
@@ -125,7 +138,7 @@ class Hub:
             raise TooManySubscribers
         missed = self._since(last_event_id)
         if missed is None:
-            missed = [StreamEvent(self.seq, "initial", name, self._details[name]) for name in sorted(self.states)]
+            missed = [encode(self.seq, "initial", name, self._details[name], self.boot) for name in sorted(self.states)]
         subscriber = Subscriber()
         self._subscribers.add(subscriber)
         return missed, subscriber
@@ -192,7 +205,7 @@ class Hub:
             self.states[name] = state
             self._details[name] = data
         self.seq += 1
-        event = StreamEvent(self.seq, kind, name, data)
+        event = encode(self.seq, kind, name, data, self.boot)
         self._log.append(event)
         for subscriber in list(self._subscribers):
             _offer(subscriber, event)

@@ -289,21 +289,17 @@ def _question(body: bytes) -> EvaluateRequest:
         ) from None
 
 
-async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -> AsyncIterator[dict[str, Any]]:
+async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -> AsyncIterator[bytes]:
     try:
         for event in missed:
-            yield _frame(hub, event)
+            yield event.frame
         while True:
             news = await subscriber.queue.get()
             if news is None or subscriber.overflowed:
                 return  # the service stops, or this client fell behind: it reconnects and resumes
-            yield _frame(hub, news)
+            yield news.frame
     finally:
         hub.unsubscribe(subscriber)
-
-
-def _frame(hub: Hub, event: StreamEvent) -> dict[str, Any]:
-    return {"event": event.kind, "id": hub.event_id(event.seq), "data": event.data, "retry": 1000}
 
 
 def _unreadable(issues: list[Issue]) -> JSONText:
