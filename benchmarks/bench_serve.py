@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.docs import write_section  # noqa: E402
+from engine.serve.hub import BACKLOG  # noqa: E402
 
 CLIENTS = 32
 SUBSCRIBERS = 100
@@ -318,7 +319,8 @@ def soak(requests: int, saves: int) -> tuple[list[str], bool]:
         "|---:|---:|---:|",
         *(f"| {r:,} | {s:,} | {mb:.1f} |" for r, s, mb in samples),
         "",
-        f"Largest change from the warm size: {worst:.1%} (target ±10%: {_mark(ok)}).",
+        f"Largest change from the warm size: {worst:.1%} (target ±10%: {_mark(ok)}). What grows is the log of "
+        f"the last {BACKLOG:,} events kept for reconnecting subscribers, until it is full.",
     ]
     return lines, ok
 
