@@ -139,6 +139,10 @@ def test_moving_x_shows_the_apis_numbers(page: Any, server: Server) -> None:
     with httpx.Client(base_url=server.url) as client:
         answer = client.post("/api/circuits/seed/evaluate", json={"inputs": {"x": 1.5}}).json()
     wait_cell(page, "f", "value", fmt(answer["value"]))
+    page.wait_for_function(  # the picture follows: its boxes show the new numbers
+        "text => { const svg = document.querySelector('#picture svg'); return svg && svg.textContent.includes(text); }",
+        arg=f"f = {fmt(answer['value'])}",
+    )
     for wire in answer["values"]:
         assert cell(page, wire, "value") == fmt(answer["values"][wire])
         assert cell(page, wire, "grad") == fmt(answer["grads"][wire])

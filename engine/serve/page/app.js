@@ -13,6 +13,9 @@ const state = {
   applied: 0, // sequence number of the last response shown
   inFlight: false,
   pending: false,
+  drawing: false, // a picture request is in flight
+  drawAgain: 0, // the newest what-if asked for meanwhile, to draw when it returns
+  pictured: 0, // sequence number of the last picture shown
 };
 
 const $ = (id) => document.getElementById(id);
@@ -133,7 +136,7 @@ function showDetail(detail) {
   const seq = ++state.sent;
   state.applied = seq;
   renderResult(shown(detail), detail);
-  refreshPicture(seq);
+  drawLatest(seq);
 }
 
 function whatIfOf(name) {
@@ -238,7 +241,8 @@ function schedule() {
 }
 
 // One what-if request in flight at a time; moves made meanwhile are sent together when it returns,
-// and a response older than one already shown is dropped.
+// and a response older than one already shown is dropped. The picture follows on its own (it takes
+// longer to draw than the numbers take to compute), under the same rules.
 async function ask() {
   if (state.inFlight) {
     state.pending = true;
@@ -250,15 +254,13 @@ async function ask() {
   const inputs = Object.fromEntries(whatIfOf(name));
   const seq = ++state.sent;
   state.inFlight = true;
+  drawLatest(seq);
   try {
-    const [{ body }] = await Promise.all([
-      getJSON(`/api/circuits/${encodeURIComponent(name)}/evaluate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ inputs }),
-      }),
-      refreshPicture(seq),
-    ]);
+    const { body } = await getJSON(`/api/circuits/${encodeURIComponent(name)}/evaluate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inputs }),
+    });
     if (seq > state.applied && state.selected === name) {
       state.applied = seq;
       requestAnimationFrame(() => renderResult(body, state.detail));
@@ -269,6 +271,20 @@ async function ask() {
       state.pending = false;
       ask();
     }
+  }
+}
+
+async function drawLatest(seq) {
+  if (state.drawing) {
+    state.drawAgain = Math.max(state.drawAgain, seq);
+    return;
+  }
+  state.drawing = true;
+  try {
+    await refreshPicture(seq);
+  } finally {
+    state.drawing = false;
+    if (state.drawAgain > seq) drawLatest(state.drawAgain);
   }
 }
 
@@ -346,7 +362,6 @@ async function refreshPicture(seq) {
     box.classList.toggle("is-greyed", Boolean(state.detail && state.detail.stale));
   });
 }
-state.pictured = 0;
 
 function cleanSvg(text) {
   const doc = new DOMParser().parseFromString(text, "image/svg+xml");
