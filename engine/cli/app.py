@@ -18,6 +18,7 @@ import typer
 
 from engine.cli.graph import graph_command
 from engine.cli.optimize import optimize_command
+from engine.cli.serve import serve_command
 
 # engine.format.loader.DEFAULT_MAX_BYTES and engine.circuit.DEFAULT_CHECK_TOLERANCE, spelt out
 # so that `circuit --help` need not import the loader (and with it yaml and pydantic);
@@ -365,6 +366,7 @@ def batch_command(
 
 
 app.command("optimize")(optimize_command)
+app.command("serve")(serve_command)
 
 
 @app.command("schema")

@@ -1,0 +1,207 @@
+"""The live page of ``circuit serve`` in a real headless browser (Debian's chromium, driven by playwright).
+
+Set ``CIRCUITFLOW_SCREENSHOTS=DIR`` to keep the screenshots the tests take (the
+ones in ``docs/`` come from here).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.servekit import ROOT, Server, serving
+from tests.watchkit import save_in_place
+
+pytestmark = pytest.mark.timeout(300)
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 30_000
+XSS = "<img src=x onerror=alert(1)>"
+
+sync_api = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():  # pragma: no cover - .ci/run installs it
+    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("page") / "circuits"
+    root.mkdir()
+    shutil.copy(ROOT / "circuits" / "seed.yaml", root / "seed.yaml")
+    shutil.copy(ROOT / "circuits" / "neuron.yaml", root / "neuron.yaml")
+    (root / "xss.yaml").write_text(
+        f'name: "<script>alert(2)</script>"\ndescription: "{XSS}"\n'
+        f'inputs:\n  x: {{value: 1, doc: "{XSS}"}}\n'
+        f'gates:\n  f: {{op: mul, in: [x, 2], doc: "{XSS}"}}\noutput: f\n'
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(folder: Path) -> Iterator[Server]:
+    with serving(folder) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    opened.set_default_timeout(WAIT_MS)
+    dialogs: list[str] = []
+    opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    outside: list[str] = []
+
+    def only_the_service(route: Any) -> None:
+        # nothing may be fetched from elsewhere: the page has to work without a network
+        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_service)
+    opened.dialogs = dialogs
+    opened.errors = errors
+    opened.outside = outside
+    opened.goto(server.url)
+    yield opened
+    context.close()
+
+
+def shoot(page: Any, name: str) -> None:
+    folder = os.environ.get("CIRCUITFLOW_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name))
+
+
+def fmt(x: float) -> str:
+    """Numbers as the page shows them (10 significant digits, no trailing zeros)."""
+    text = f"{float(f'{x:.10g}')!r}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def cell(page: Any, wire: str, column: str) -> str:
+    return str(page.locator(f'#wires tr[data-wire="{wire}"] td.{column}').text_content())
+
+
+def wait_cell(page: Any, wire: str, column: str, text: str) -> None:
+    page.wait_for_function(
+        "([wire, column, text]) => { const c = document.querySelector(`#wires tr[data-wire='${wire}'] td.${column}`);"
+        " return c !== null && c.textContent === text; }",
+        arg=[wire, column, text],
+    )
+
+
+def choose(page: Any, name: str) -> None:
+    page.locator(f'.circuit-button[data-name="{name}"]').click()
+    page.wait_for_selector("#circuit:not([hidden])")
+
+
+def test_choose_the_seed_and_see_minus_12(page: Any) -> None:
+    choose(page, "seed")
+    wait_cell(page, "f", "value", "-12")
+    assert page.locator("#output").text_content() == "f = -12"
+    assert [cell(page, w, "grad") for w in ("x", "y", "z", "q", "f")] == ["-4", "-4", "3", "-4", "1"]
+    assert page.locator("#status").text_content() == "ok"
+    assert page.locator("#checks li.pass").count() == 6
+    assert page.dialogs == [] and page.errors == [] and page.outside == []
+
+
+def test_moving_x_shows_the_apis_numbers(page: Any, server: Server) -> None:
+    choose(page, "seed")
+    wait_cell(page, "f", "value", "-12")
+    page.locator('.input[data-input="x"] .number').fill("1.5")
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.post("/api/circuits/seed/evaluate", json={"inputs": {"x": 1.5}}).json()
+    wait_cell(page, "f", "value", fmt(answer["value"]))
+    page.wait_for_function(  # the picture follows: its boxes show the new numbers
+        "text => { const svg = document.querySelector('#picture svg'); return svg && svg.textContent.includes(text); }",
+        arg=f"f = {fmt(answer['value'])}",
+    )
+    for wire in answer["values"]:
+        assert cell(page, wire, "value") == fmt(answer["values"][wire])
+        assert cell(page, wire, "grad") == fmt(answer["grads"][wire])
+    slider = page.locator('.input[data-input="z"] input[type=range]')
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")  # the keyboard moves the slider
+    z = float(slider.input_value())
+    assert z != -4
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.post("/api/circuits/seed/evaluate", json={"inputs": {"x": 1.5, "z": z}}).json()
+    wait_cell(page, "f", "value", fmt(answer["value"]))
+    assert cell(page, "z", "grad") == fmt(answer["grads"]["z"]) == "6.5"  # ∂f/∂z = q = x + y
+    assert page.errors == [] and page.outside == []
+    shoot(page, "serve-seed.png")
+
+
+def test_a_save_updates_the_page_and_a_broken_save_shows_its_line(page: Any, folder: Path) -> None:
+    original = (folder / "seed.yaml").read_text()
+    try:
+        choose(page, "seed")
+        wait_cell(page, "f", "value", "-12")
+        page.evaluate("window.notReloaded = true")
+        page.locator('.input[data-input="x"] .number').fill("1")
+        wait_cell(page, "f", "value", fmt((1 + 5) * -4))
+        save_in_place(folder / "seed.yaml", original.replace("y: 5", "y: 6"))
+        # the file's new y, and the user's x kept: (1 + 6) · -4
+        wait_cell(page, "f", "value", fmt((1 + 6) * -4))
+        assert page.evaluate("window.notReloaded") is True
+        assert page.locator('.input[data-input="y"] .file-value').text_content() == "file: 6"
+        save_in_place(folder / "seed.yaml", original.replace("op: add", "op: ad"))
+        page.wait_for_selector("#problems:not([hidden])")
+        error = str(page.locator("#errors li code").first.text_content())
+        assert error == f"{folder / 'seed.yaml'}:9:11: error[unknown-op] unknown op 'ad'"
+        assert page.locator("#status").text_content() == "broken"
+        assert "is-stale" in str(page.locator("#circuit").get_attribute("class"))
+        assert page.evaluate("window.notReloaded") is True
+        shoot(page, "serve-broken.png")
+    finally:
+        save_in_place(folder / "seed.yaml", original)
+    page.wait_for_selector("#problems[hidden]", state="attached")
+
+
+def test_circuit_text_is_shown_as_text_and_never_run(page: Any) -> None:
+    choose(page, "xss")
+    wait_cell(page, "f", "value", "2")
+    assert page.locator("#title").text_content() == "<script>alert(2)</script>"
+    assert page.locator("#description").text_content() == XSS
+    assert cell(page, "f", "doc") == XSS
+    assert cell(page, "x", "doc") == XSS
+    assert page.locator("#main img").count() == 0
+    assert page.locator("#main script").count() == 0
+    page.wait_for_timeout(500)  # an onerror handler would have fired by now
+    assert page.dialogs == []
+
+
+def test_the_api_docs_work_offline(page: Any, server: Server) -> None:
+    page.goto(server.url + "docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert str(page.locator(".swagger-ui .info .title").text_content()).startswith("circuitflow")
+    page.get_by_text("/api/circuits/{name}/evaluate", exact=True).wait_for()
+    assert page.errors == [] and page.outside == []
