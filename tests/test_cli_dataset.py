@@ -92,7 +92,8 @@ def test_bad_dataset_is_located(work: Path) -> None:
         "bad.csv:1:3: error[unknown-input] column 'zz' names no input of the circuit\n  help: did you mean 'z'?\n"
         "bad.csv:3:3: error[invalid-number] 'a' in column 'zz' is not a number\n"
         "  help: write a plain number like 2.5\n"
-        "bad.csv:4:1: error[row-length] row has 1 cells, the header has 2\n  help: give every row one value per column\n"
+        "bad.csv:4:1: error[row-length] row has 1 cells, the header has 2\n"
+        "  help: give every row one value per column\n"
     )
     assert "Traceback" not in done.stderr
 
