@@ -21,9 +21,10 @@ from engine import sampling
 from engine.compile.graph import Placer, compile_program, salvage_issues, wiring_issues
 from engine.errors import CircuitError, EvaluationError, GraphError, Issue, SchemaError, did_you_mean
 from engine.format.compose import Uses, expand
-from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc, read_bytes
+from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc
 from engine.format.model import CircuitFile, CircuitSpec
 from engine.format.placement import Document, Placement
+from engine.format.reading import read_bytes
 from engine.program import Program
 from engine.result import Array, Check, GradsWanted, Result, Samples, Status, WireNumbers, sample_label
 from engine.run import codegen, interpreter
@@ -104,6 +105,7 @@ class Circuit:
         *,
         check: bool = False,
         check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
+        expect: bool | None = None,
     ) -> Result:
         """Forward values and backward gradients of every wire.
 
@@ -111,6 +113,9 @@ class Circuit:
             inputs: values overriding the file's inputs for this evaluation.
             check: also compare every input's gradient with centred finite differences.
             check_tolerance: relative+absolute tolerance of that comparison.
+            expect: check the file's ``expect`` section. By default it is checked only
+                when no input is overridden: expectations describe the file's own inputs,
+                so with `inputs` they are reported as skipped.
 
         Returns:
             The result; status ``failed`` when an expectation or the gradient check fails.
@@ -129,7 +134,7 @@ class Circuit:
             dead = program.live < len(program.steps) and interpreter.forward_dead(program, values)
             if dead:
                 warnings += [self.dead_gate_warning(fault) for fault in dead]
-            checks = self._expectations(values, grads)
+            checks = self._expectations(values, grads, skip=not (expect if expect is not None else not inputs))
             if check:
                 checks += self._gradient_check(point, values, grads, check_tolerance, warnings)
         except DomainFault as fault:
@@ -139,7 +144,7 @@ class Circuit:
             first = program.n_inputs + program.live
             names = tuple(w for slot, w in enumerate(names) if slot < first or not math.isnan(values[slot]))
             index = {w: program.index[w] for w in names}
-        status: Status = "ok" if all(c.passed for c in checks) else "failed"
+        status: Status = "ok" if all(c.passed or c.skipped for c in checks) else "failed"
         return Result(
             self.path,
             self.name,
@@ -246,7 +251,7 @@ class Circuit:
             hint=hint + "remove the gate or change its inputs",
         )
 
-    def _expectations(self, values: list[float], grads: list[float]) -> list[Check]:
+    def _expectations(self, values: list[float], grads: list[float], skip: bool = False) -> list[Check]:
         expect = self.spec.expect
         if expect is None:
             return []
@@ -264,7 +269,8 @@ class Circuit:
                     checks.append(Check(kind, wire, expected, None, False, line, column, reason="it has no value"))
                     continue
                 got = actual[slot]
-                checks.append(Check(kind, wire, expected, got, close(got, expected, tolerance), line, column))
+                passed = not skip and close(got, expected, tolerance)
+                checks.append(Check(kind, wire, expected, got, passed, line, column, skipped=skip))
         return checks
 
     def _gradient_check(
@@ -416,6 +422,7 @@ def evaluate_source(
     check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
     compile: Compiler = compile_program,
     uses: Uses | None = None,
+    expect: bool | None = None,
 ) -> tuple[Result, Circuit | None]:
     """Decode, validate, compile and evaluate a file's bytes; user errors become the result's status.
 
@@ -426,7 +433,7 @@ def evaluate_source(
     circuit = None
     try:
         circuit = parse_circuit(decode(data, path), Path(path).stem, path=path, compile=compile, uses=uses)
-        result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance)
+        result = circuit.evaluate(inputs, check=check, check_tolerance=check_tolerance, expect=expect)
     except CircuitError as error:
         return Result.from_error(
             error,
@@ -456,12 +463,13 @@ def evaluate_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     source: bytes | None = None,
     root: str | Path | None = None,
+    expect: bool | None = None,
 ) -> Result:
     """Load and evaluate one file; user errors become the result's status, never exceptions.
 
     `source` is the file's content when it was read elsewhere (batch workers on
     other machines get the bytes, not the path; files it uses are read from the
-    folder). With `root`, ``use:`` may only reach files inside that folder.
+    folder). With `root`, ``use:`` may only reach files inside that folder. `expect` is as for `Circuit.evaluate`.
     """
     started = time.perf_counter()
     where = str(path)
@@ -469,7 +477,9 @@ def evaluate_file(
     if isinstance(data, Result):
         return data
     uses = Uses(root, max_bytes=max_bytes)
-    result, _ = evaluate_source(data, where, inputs, check=check, check_tolerance=check_tolerance, uses=uses)
+    result, _ = evaluate_source(
+        data, where, inputs, check=check, check_tolerance=check_tolerance, uses=uses, expect=expect
+    )
     return replace(result, elapsed_ms=_since(started))
 
 

@@ -17,6 +17,7 @@ with an indented ``help:`` line for the hint, and a ``note:`` line per `Note`
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -80,12 +81,12 @@ class Issue:
         return _location(self.path, self.line, self.column)
 
     def render(self) -> str:
-        """The diagnostic as text, with its hint and notes on further lines."""
-        text = f"{self.location()}: {self.severity}[{self.code}] {self.message}"
+        """The diagnostic as text, with its hint and notes on further lines (control characters escaped)."""
+        text = f"{printable(self.location())}: {self.severity}[{self.code}] {printable(self.message)}"
         if self.hint:
-            text += f"\n  help: {self.hint}"
+            text += f"\n  help: {printable(self.hint)}"
         for note in self.notes:
-            text += f"\n  {note.render()}"
+            text += f"\n  {printable(note.render())}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,8 +223,34 @@ def listing(names: Sequence[str], limit: int = 10) -> str:
     return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
+# What must never reach a terminal or a report as itself: C0 and C1 controls (escape
+# sequences, carriage returns that overwrite lines), DEL, line and paragraph separators,
+# bidirectional overrides (text that reads differently from what it is), lone surrogates
+# (which no encoder accepts), the byte-order mark and the noncharacters XML refuses.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff\ufffe\uffff]"
+)
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    Every message, table cell and report field that shows user text (names, keys,
+    paths) goes through this, so a file cannot clear a screen, forge lines or make
+    an XML report unreadable.
+    """
+    return text if _UNPRINTABLE.search(text) is None else _UNPRINTABLE.sub(_escape_char, text)
+
+
 def github_escape(text: str, *, prop: bool = False) -> str:
-    """Escape text for a GitHub workflow command (``%``, newlines; ``:`` and ``,`` in properties)."""
+    """Escape text for a GitHub workflow command (``%``, line breaks; ``:`` and ``,`` in properties)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -233,12 +260,13 @@ def github_escape(text: str, *, prop: bool = False) -> str:
 def github_annotation(issue: Issue) -> str:
     """``::error file=…,line=…,col=…,title=…::message`` for one issue."""
     kind = "error" if issue.severity == "error" else "warning"
-    props = [f"file={github_escape(issue.path or '', prop=True)}"]
+    props = [f"file={github_escape(printable(issue.path or ''), prop=True)}"]
     if issue.line is not None:
         props.append(f"line={issue.line}")
         if issue.column is not None:
             props.append(f"col={issue.column}")
-    props.append(f"title={github_escape(issue.code, prop=True)}")
-    message = issue.message + (f" (help: {issue.hint})" if issue.hint else "")
-    message += "".join(f"\n{note.render()}" for note in issue.notes)
+    props.append(f"title={github_escape(printable(issue.code), prop=True)}")
+    # user text is escaped; the line breaks between the message and its notes are GitHub's to show
+    message = printable(issue.message) + (f" (help: {printable(issue.hint)})" if issue.hint else "")
+    message += "".join(f"\n{printable(note.render())}" for note in issue.notes)
     return f"::{kind} {','.join(props)}::{github_escape(message)}"

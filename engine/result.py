@@ -102,6 +102,7 @@ class Check:
     rel_error: float | None = None
     on_kink: bool = False
     reason: str | None = None
+    skipped: bool = False
 
     def describe(self) -> str:
         """One sentence for a failed check."""
@@ -122,8 +123,10 @@ class Check:
             "wire": self.wire,
             "expected": self.expected,
             "actual": self.actual,
-            "passed": self.passed,
+            "passed": None if self.skipped else self.passed,
         }
+        if self.skipped:
+            data["skipped"] = True
         if self.line is not None:
             data["line"], data["column"] = self.line, self.column
         if self.kind == "grad_check":
@@ -165,7 +168,7 @@ class Result:
         """Errors plus failed checks, as located issues (what a report lists)."""
         issues = list(self.errors)
         for check in self.checks:
-            if not check.passed:
+            if not check.passed and not check.skipped:
                 issues.append(
                     Issue(
                         "grad-check" if check.kind == "grad_check" else "expect",
@@ -281,8 +284,14 @@ def group_of(wire: str) -> str:
 
 
 def fmt(x: float | None) -> str:
-    """A number as people read it: up to 10 significant digits, no trailing zeros."""
-    return "-" if x is None else f"{x:.10g}"
+    """A number in full: the shortest text that reads back as the same float (``-12``, ``0.1``, ``1e-300``).
+
+    Never rounded or cut: a table shows what the JSON holds.
+    """
+    if x is None:
+        return "-"
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def to_json(data: Any) -> str:

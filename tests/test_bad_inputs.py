@@ -52,8 +52,9 @@ def test_all_fixtures_through_the_cli(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr + proc.stdout
     for path in loadable:
         code, line, col, message = expectation(path)
-        assert f"{path}:{line}:{col}: error[{code}] {message}\n  help: " in proc.stderr
-    assert proc.stdout == f"{len(loadable)} files checked: 0 valid, {len(loadable)} invalid\n"
+        assert f"{path}:{line}:{col}: error[{code}] {message}\n  help: " in proc.stdout
+    assert proc.stdout.endswith(f"\n{len(loadable)} files checked: 0 valid, {len(loadable)} invalid\n")
+    assert proc.stderr == ""
     domain = BAD / "domain.yaml"
     proc = subprocess.run(["circuit", "eval", str(domain)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1

@@ -56,8 +56,8 @@ def test_eval_json_is_the_result_contract() -> None:
     assert isinstance(data["elapsed_ms"], float)
 
 
-def test_set_overrides_and_failing_expectations_exit_1() -> None:
-    proc = circuit("eval", SEED, "--set", "x=1.5", "--set", "z=-4", "--format", "json")
+def test_set_overrides_and_failing_expectations_exit_1_with_expect() -> None:
+    proc = circuit("eval", SEED, "--set", "x=1.5", "--set", "z=-4", "--expect", "--format", "json")
     assert proc.returncode == 1
     data = json.loads(proc.stdout)
     assert (data["status"], data["value"], data["grads"]["z"]) == ("failed", -26.0, 6.5)
@@ -68,12 +68,15 @@ def test_set_overrides_and_failing_expectations_exit_1() -> None:
 def test_bad_set_is_a_usage_error(arg: str) -> None:
     proc = circuit("eval", SEED, "--set", arg)
     assert proc.returncode == 2
-    assert proc.stderr == f"error: --set expects NAME=NUMBER with a finite number, got '{arg}' (e.g. --set x=1.5)\n"
+    assert proc.stderr == (
+        f"error: --set expects NAME=NUMBER with a finite number, got '{arg}'\n"
+        "  help: e.g. --set x=1.5 (numbers are written as in circuit files: 2, -0.5, 1e-3, 0x10)\n"
+    )
 
 
-def test_set_of_an_unknown_input_is_reported_with_a_hint() -> None:
+def test_set_of_an_unknown_input_is_a_usage_error_with_a_hint() -> None:
     proc = circuit("eval", SEED, "--set", "xx=1")
-    assert proc.returncode == 1
+    assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr == "circuits/seed.yaml: error[unknown-input] no input named 'xx'\n  help: did you mean 'x'?\n"
 
 
@@ -100,11 +103,31 @@ def test_check_command_github_format() -> None:
 def test_check_command_json_format() -> None:
     proc = circuit("check", "tests/circuits/bad/cycle.yaml", SEED, "--format", "json")
     assert proc.returncode == 1
-    assert json.loads(proc.stdout) == [
-        {"path": SEED, "status": "valid", "errors": [], "warnings": []},
+    report = json.loads(proc.stdout)
+    assert report["summary"] == {"total": 2, "ok": 1, "failed": 0, "invalid": 1, "error": 0, "skipped": 0}
+    results = [{k: v for k, v in r.items() if k != "elapsed_ms"} for r in report["results"]]
+    assert results == [
+        {
+            "path": SEED,
+            "circuit": "seed",
+            "status": "ok",
+            "output": "f",
+            "value": None,
+            "values": {},
+            "grads": {},
+            "checks": [],
+            "errors": [],
+            "warnings": [],
+        },
         {
             "path": "tests/circuits/bad/cycle.yaml",
+            "circuit": "cycle",
             "status": "invalid",
+            "output": None,
+            "value": None,
+            "values": {},
+            "grads": {},
+            "checks": [],
             "warnings": [],
             "errors": [
                 {
@@ -149,6 +172,6 @@ def test_help_exits_0() -> None:
 
 def test_no_color_is_honoured_even_when_forced() -> None:
     proc = circuit("check", "tests/circuits/bad/unknown-op.yaml", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
-    assert "\x1b[" not in proc.stderr
+    assert "\x1b[" not in proc.stdout
     coloured = circuit("check", "tests/circuits/bad/unknown-op.yaml", env={"FORCE_COLOR": "1"})
-    assert "\x1b[" in coloured.stderr
+    assert "\x1b[" in coloured.stdout

@@ -157,11 +157,12 @@ def test_the_cli_shows_the_include_stack(tmp_path: Path) -> None:
     )
     proc = subprocess.run(["circuit", "check", "top.yaml"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1
-    assert proc.stderr == (
+    assert proc.stdout == (  # check's diagnostics are its data: stdout
         "neuron.yaml:4:8: error[arity] 'sigmoid' takes 1 argument, got 2\n"
         "  help: call it as sigmoid(a)\n"
         "  note: used from layer.yaml:3:7\n"
         "  note: used from top.yaml:2:6\n"
+        "1 file checked: 0 valid, 1 invalid\n"
     )
     proc = subprocess.run(
         ["circuit", "eval", "top.yaml", "--format", "json"], capture_output=True, text=True, cwd=tmp_path

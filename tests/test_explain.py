@@ -78,7 +78,8 @@ def test_formulas_are_shown_then_their_numbers() -> None:
         *_evaluated("inputs: {s: 2, u: -0.5}\ngates:\n  h: {op: tanh, in: [u]}\n  f: {op: mul, in: [s, h]}\n")
     )
     assert text.splitlines()[-1] == (
-        "  ∂f/∂u = ∂f/∂h · ∂h/∂u = 2 · (1 - h^2) = 2 · (1 - (-0.4621171573)^2) = 2 · 0.786447733 = 1.572895466"
+        "  ∂f/∂u = ∂f/∂h · ∂h/∂u = 2 · (1 - h^2) = 2 · (1 - (-0.46211715726000974)^2) = 2 · 0.7864477329659274 "
+        "= 1.5728954659318548"
     )
 
 
@@ -196,7 +197,7 @@ def test_a_dead_branch_that_faults_has_no_numbers_but_is_explained_and_drawn() -
     circuit, result = _evaluated(text)
     lines = explain(circuit, result).splitlines()
     assert lines[3:6] == [
-        "  f = exp(x) = exp(1) = 2.718281828",
+        "  f = exp(x) = exp(1) = 2.718281828459045",
         "  u = log(y): no value (a fault on a branch f does not depend on)",
         "  v = -u: no value (a fault on a branch f does not depend on)",
     ]

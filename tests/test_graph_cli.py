@@ -36,9 +36,9 @@ def test_graph_writes_the_seed_picture(tmp_path: Path) -> None:
 
 
 def test_graph_prints_svg_dot_and_mermaid_with_overrides() -> None:
-    svg = run("graph", "circuits/seed.yaml", "--set", "x=1")  # the picture, and the failed expectations as eval says
-    assert svg.returncode == 1 and parse(svg.stdout).texts("f")[3] == "-24"
-    assert svg.stderr.startswith("circuits/seed.yaml:13:15: error[expect] value of 'q' is 6.0, expected 3.0\n")
+    svg = run("graph", "circuits/seed.yaml", "--set", "x=1")  # the picture; with --set, expectations are skipped
+    assert svg.returncode == 0 and parse(svg.stdout).texts("f")[3] == "-24"
+    assert svg.stderr == ""
     dot = run("graph", "circuits/seed.yaml", "--format", "dot")
     assert dot.returncode == 0 and dot.stdout.startswith('digraph "seed" {\n  rankdir=LR;\n')
     mermaid = run("graph", "circuits/seed.yaml", "--format", "mermaid")

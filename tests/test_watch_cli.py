@@ -166,7 +166,10 @@ def test_reader_closing_the_pipe_ends_the_watch(folder: Path) -> None:
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run([CIRCUIT, "watch", str(tmp_path / "nope")], capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 2
-    assert done.stderr == f"error: no such file or folder: '{tmp_path / 'nope'}'\n"
+    assert done.stderr == (
+        f"error: no such file or folder: '{tmp_path / 'nope'}'\n"
+        "  help: check the path (it is relative to the current folder)\n"
+    )
     assert done.stdout == ""
 
 

@@ -84,7 +84,7 @@ def test_stale_event_text_and_json(tmp_path: Path) -> None:
     target.write_text("inputs: {x: 0}\ngates:\n  f: {op: log, in: [x]}\n")
     ev = event(catalog.reload(target))
     lines, err = render(ev)
-    assert lines[1] == "broken: keeping the last good result (stale): f = 0.6931471806"
+    assert lines[1] == "broken: keeping the last good result (stale): f = 0.6931471805599453"
     assert err.startswith(f"{target}:3:3: error[domain] ")
     out = io.StringIO()
     write_json(ev, out, io.StringIO())

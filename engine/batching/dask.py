@@ -3,7 +3,7 @@
 ``circuit batch --scheduler tcp://HOST:8786`` connects to a running Dask
 scheduler; ``--scheduler local`` starts a `LocalCluster` on this machine. Either
 way the batch runs through the client's executor, the same code path as the
-local process pool. Dask is an optional extra (``circuitflow[dask]``), imported
+local process pool. Dask is an optional extra (``pip install -e '.[dask]'`` in a checkout), imported
 only here and only when a scheduler is asked for.
 
 Workers need circuitflow installed, but no access to the circuit files: the
@@ -23,7 +23,7 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
-INSTALL_HINT = "pip install 'circuitflow[dask]'"
+INSTALL_HINT = "pip install -e '.[dask]'"  # from a checkout: the package is not published
 #: Seconds a scheduler has to accept a TCP connection.
 PROBE_TIMEOUT_S = 2.0
 #: Seconds Dask's client has, once the TCP connection is accepted, to finish its handshake.

@@ -15,12 +15,11 @@ the tests check: no attribute beyond it (no ``file`` on a test case, no
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from engine.batching.runner import BatchReport
-from engine.errors import github_annotation
+from engine.errors import github_annotation, printable
 from engine.result import Result, to_json
 
 
@@ -49,12 +48,8 @@ def worst_grad_check(result: Result) -> str:
     return f"{max(errors):.2g}" if errors else "-"
 
 
-# XML 1.0 cannot hold most control characters, even escaped
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_text(value: str) -> str:
-    return _NOT_XML.sub("\ufffd", value)
+# XML 1.0 cannot hold most control characters, even as character references
+_xml_text = printable
 
 
 def junit(report: BatchReport) -> str:
@@ -79,7 +74,7 @@ def junit(report: BatchReport) -> str:
             tag = "failure" if result.status == "failed" else "error"
             first = failures[0]
             element = ET.SubElement(case, tag, {"message": _xml_text(first.message), "type": first.code})
-            element.text = _xml_text("\n".join(issue.render() for issue in failures))
+            element.text = "\n".join(issue.render() for issue in failures)  # rendered issues are escaped
     for path in report.skipped:
         case = _testcase(suite, path, 0.0)
         ET.SubElement(case, "skipped", {"message": "not run: --fail-fast stopped the batch"})

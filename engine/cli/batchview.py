@@ -3,46 +3,81 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import IO
 
 from engine.batching.reports import render, summary_line, worst_grad_check
 from engine.batching.runner import BatchReport
+from engine.errors import printable
 from engine.result import Result, fmt
 
 _STATUS_STYLE = {"ok": "green", "failed": "yellow", "invalid": "red", "error": "red"}
 
 
-def batch_text(report: BatchReport, format_: str, *, color: bool = False) -> str:
-    """The report in `format_`: the table for ``text``, else the machine-readable formats."""
-    return text(report, color=color) if format_ == "text" else render(report, format_)
+def batch_text(
+    report: BatchReport, format_: str, *, color: bool = False, quiet: bool = False, wires: Sequence[str] = ()
+) -> str:
+    """The report in `format_`: the table for ``text``, else the machine-readable formats.
+
+    Args:
+        report: the batch's outcome.
+        format_: ``text``, ``json``, ``junit`` or ``github``.
+        color: colour the text.
+        quiet: text lists only the circuits that are not ok.
+        wires: text gets a column per wire; json keeps only these wires' values and gradients.
+    """
+    if format_ == "text":
+        return text(report, color=color, quiet=quiet, wires=wires)
+    if wires and format_ == "json":
+        keep = [
+            replace(
+                r,
+                values={w: v for w, v in r.values.items() if w in wires},
+                grads={w: g for w, g in r.grads.items() if w in wires},
+            )
+            for r in report.results
+        ]
+        report = replace(report, results=tuple(keep))
+    return render(report, format_)
 
 
-def text(report: BatchReport, *, color: bool = False) -> str:
-    """The summary table, the failures, and the final counts line."""
+def text(report: BatchReport, *, color: bool = False, quiet: bool = False, wires: Sequence[str] = ()) -> str:
+    """The summary table, the failures, and the final counts line (names and paths shown as they are, escaped)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     checked = bool(report.args.get("check"))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("circuit")
     table.add_column("status")
     table.add_column("output", justify="right")
+    for wire in wires:
+        table.add_column(Text(wire), justify="right")
     if checked:
         table.add_column("grad check", justify="right")
     table.add_column("time", justify="right")
     for result in report.results:
+        if quiet and result.ok:
+            continue
         output = f"{result.output} = {fmt(result.value)}" if result.output is not None else "-"
-        row = [result.path or "-", f"[{_STATUS_STYLE[result.status]}]{result.status}[/]", output]
+        row = [
+            Text(printable(result.path or "-")),
+            Text(result.status, style=_STATUS_STYLE[result.status]),
+            Text(output),
+            *(Text(fmt(result.values[w]) if w in result.values else "-") for w in wires),
+        ]
         if checked:
-            row.append(worst_grad_check(result))
-        table.add_row(*row, f"{result.elapsed_ms:.1f} ms")
+            row.append(Text(worst_grad_check(result)))
+        table.add_row(*row, Text(f"{result.elapsed_ms:.1f} ms"))
     for path in report.skipped:
-        table.add_row(path, "[dim]skipped[/]", "-", *(["-"] if checked else []), "-")
+        dash = [Text("-")] * (len(wires) + checked)
+        table.add_row(Text(printable(path)), Text("skipped", style="dim"), Text("-"), *dash, Text("-"))
     buffer = io.StringIO()
     out = Console(file=buffer, force_terminal=color, no_color=not color, width=10_000, highlight=False)
-    if report.results or report.skipped:
+    if table.row_count:
         out.print(table)
     failures = [issue.render() for r in report.results for issue in r.failures()]
     if failures:

@@ -10,9 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.circuit import load_circuit
+from engine.circuit import Circuit, load_circuit
+from engine.cli.progress import delayed_bar
 from engine.cli.render import render_issues
-from engine.errors import CircuitError, Issue
+from engine.cli.usage import write_failed
+from engine.errors import CircuitError
 from engine.format.dataset import read_csv
 from engine.format.files import write_output
 
@@ -71,33 +73,51 @@ def evaluate_dataset(
 
     Returns:
         The exit code: 0 written, 1 an invalid circuit or dataset or a domain fault
-        (reported on stderr at ``path:line:col``; nothing is written).
+        (reported on stderr at ``path:line:col``; nothing is written), 2 an unknown
+        input named by ``--set``.
+
+    Raises:
+        UsageError: the output cannot be written.
     """
     try:
         circuit = load_circuit(circuit_path, max_bytes=max_bytes)
         render_issues([w.at(circuit.path) for w in circuit.warnings], sys.stderr)
-        known = list(circuit.program.inputs)
-        data = read_csv(dataset_path, known)
-        given: dict[str, Any] = dict(overrides)
-        circuit.input_values(given)  # unknown or non-finite --set values fail here
-        given.update(data.columns)
-        samples = circuit.evaluate_samples(given, label=data.row_label)
-        render_issues(list(samples.warnings), sys.stderr)
-        if as_json:
-            text = results_json(
-                str(circuit_path), circuit.name, known, samples.output, samples.values, samples.grads, data.lines
-            )
-        else:
-            text = results_csv(known, samples.output, samples.values, samples.grads)
-        if output is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        else:
-            try:
-                write_output(output, text)
-            except OSError as exc:
-                raise CircuitError([Issue("io", f"cannot write output: {exc.strerror or exc}", str(output))]) from None
     except CircuitError as error:
         render_issues(error.issues, sys.stderr)
         return 1
+    try:
+        circuit.input_values(overrides)  # unknown or non-finite --set values: the command line is wrong
+    except CircuitError as error:
+        render_issues(error.issues, sys.stderr)
+        return 2
+    try:
+        with delayed_bar(f"evaluating {Path(dataset_path).name}", sys.stderr):
+            text = _results(circuit, circuit_path, dataset_path, overrides, as_json)
+    except CircuitError as error:
+        render_issues(error.issues, sys.stderr)
+        return 1
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        try:
+            write_output(output, text)
+        except OSError as exc:
+            raise write_failed(str(output), exc) from None
     return 0
+
+
+def _results(
+    circuit: Circuit, circuit_path: str | Path, dataset_path: str | Path, overrides: Mapping[str, float], as_json: bool
+) -> str:
+    known = list(circuit.program.inputs)
+    data = read_csv(dataset_path, known)
+    given: dict[str, Any] = dict(overrides)
+    given.update(data.columns)
+    samples = circuit.evaluate_samples(given, label=data.row_label)
+    render_issues(list(samples.warnings), sys.stderr)
+    if as_json:
+        return results_json(
+            str(circuit_path), circuit.name, known, samples.output, samples.values, samples.grads, data.lines
+        )
+    return results_csv(known, samples.output, samples.values, samples.grads)

@@ -146,7 +146,8 @@ def _run(
     from engine.errors import CircuitError
     from engine.format.dataset import read_csv
     from engine.format.edit import write_inputs
-    from engine.format.loader import decode, read_bytes
+    from engine.format.loader import decode
+    from engine.format.reading import read_bytes
     from engine.result import to_json
 
     try:

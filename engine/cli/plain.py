@@ -5,26 +5,27 @@ by rich), the check summary, and issues as text for output that is not a termina
 Tables have no layout of their own: one that skipped importing rich measured less
 than 10% faster start-up for ``circuit eval`` into a pipe (benchmarks/bench_internals.py,
 in the commit that removed it), so rich lays out every table.
+Output that is not a terminal is never cut to a width: full names, every digit.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from engine.errors import Issue
+from engine.cli.streams import UNICODE, Glyphs, is_terminal
+from engine.errors import Issue, printable
 from engine.result import Result, is_intermediate
+
+NO_LIMIT = 1_000_000
+"""The width given to rich for output that is not a terminal: nothing is ever cut."""
 
 
 def wants_plain(stream: IO[str]) -> bool:
     """Whether `stream` gets no colour anyway (not a terminal, and colour not forced)."""
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return not tty and "FORCE_COLOR" not in os.environ and "TTY_COMPATIBLE" not in os.environ
+    return not is_terminal(stream) and "FORCE_COLOR" not in os.environ and "TTY_COMPATIBLE" not in os.environ
 
 
 def issues_text(issues: list[Issue]) -> str:
@@ -51,18 +52,26 @@ class TableSpec:
     styles: list[str | None]
 
 
-def result_tables(result: Result, fmt: Callable[[float | None], str], *, all_wires: bool = False) -> list[TableSpec]:
-    """The result's tables: every wire (output first), then the gradient check if one ran.
+def result_tables(
+    result: Result,
+    fmt: Callable[[float | None], str],
+    glyphs: Glyphs = UNICODE,
+    wires: Sequence[str] = (),
+    *,
+    all_wires: bool = False,
+) -> list[TableSpec]:
+    """The result's tables: every wire (output first), or only `wires`, then the gradient check if one ran.
 
-    An expression's intermediate results (``f.1``) are left out unless `all_wires`.
+    An expression's intermediate results (``f.1``) are left out unless `all_wires` (or named in `wires`).
     """
     output = result.output or ""  # a result with tables always names its output
     shown = [w for w in result.values if w != output and (all_wires or not is_intermediate(w))]
-    order = [output, *shown]
+    order = list(wires) or [output, *shown]
+    d = glyphs.partial
     tables = [
         TableSpec(
-            f"{result.circuit}: {result.output} = {fmt(result.value)}",
-            ("wire", "value", f"∂{result.output}/∂wire"),
+            f"{printable(result.circuit)}: {result.output} = {fmt(result.value)}",
+            ("wire", "value", f"{d}{result.output}/{d}wire"),
             [(wire, fmt(result.values[wire]), fmt(result.grads[wire])) for wire in order],
             (False, True, True),
             ["bold" if wire == result.output else None for wire in order],
@@ -94,11 +103,18 @@ def result_tables(result: Result, fmt: Callable[[float | None], str], *, all_wir
 
 def checks_summary(result: Result) -> str | None:
     """``checks: 5/6 passed`` plus the worst gradient-check error, or None without checks."""
+    run = [c for c in result.checks if not c.skipped]
+    skipped = len(result.checks) - len(run)
     if not result.checks:
         return None
-    passed = sum(c.passed for c in result.checks)
-    line = f"checks: {passed}/{len(result.checks)} passed"
-    grad_checks = [c for c in result.checks if c.kind == "grad_check"]
+    passed = sum(c.passed for c in run)
+    parts = [f"{passed}/{len(run)} passed"] if run else []
+    if skipped:
+        parts.append(
+            f"{skipped} expectation{'s' if skipped != 1 else ''} skipped (inputs overridden; --expect checks them)"
+        )
+    line = "checks: " + ", ".join(parts)
+    grad_checks = [c for c in run if c.kind == "grad_check"]
     if grad_checks:
         worst = max(grad_checks, key=lambda c: c.abs_error or 0.0)
         if worst.abs_error is not None and worst.rel_error is not None:

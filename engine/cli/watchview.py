@@ -8,7 +8,6 @@ stderr. Colour only on a terminal and never with NO_COLOR (rich honours both).
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -18,6 +17,8 @@ from types import FrameType
 from typing import IO, Any
 
 from engine.cli.render import console, render_issues, result_issues
+from engine.cli.streams import Glyphs, ReaderGone, glyphs, silence_stdout
+from engine.errors import printable
 from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.result import Result, fmt, to_json
 from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL
@@ -71,9 +72,9 @@ def run_watch(
         handle.wait()
     except (KeyboardInterrupt, _Terminate):
         pass
-    except BrokenPipeError:
+    except (BrokenPipeError, ReaderGone):
         # the reader is gone: nothing more can be shown, and Python's final flush must not complain
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
     except OSError as exc:  # e.g. the system's limit of native watches is exhausted
         print(f"error: cannot watch: {exc}", file=sys.stderr)
         print("  help: try --poll, or raise fs.inotify.max_user_watches", file=sys.stderr)
@@ -121,7 +122,7 @@ def write_issues(event: WatchEvent, stream: IO[str] | None = None) -> None:
 def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
     """The event for people: a header, the values and gradients with changes marked, issues on stderr."""
     out = console(stream or sys.stdout)
-    head = f"{time.strftime('%H:%M:%S')} {event.kind} {event.path}"
+    head = f"{time.strftime('%H:%M:%S')} {event.kind} {printable(event.path)}"
     if event.kind != "initial":
         head += f" ({event.latency_ms:.1f} ms)"
     result = event.result
@@ -137,20 +138,23 @@ def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
             markup=False,
         )
     elif result.broken:
-        out.print(f"{result.circuit}: {result.status}", style="bold red", markup=False)
+        out.print(f"{printable(result.circuit)}: {result.status}", style="bold red", markup=False)
     else:
-        _table(out, result, event.previous if event.kind != "initial" else None)
+        _table(out, result, event.previous if event.kind != "initial" else None, glyphs(stream or sys.stdout))
     (stream or sys.stdout).flush()
     write_issues(event, errors)
 
 
-def _table(out: Any, result: Result, previous: Result | None) -> None:
+def _table(out: Any, result: Result, previous: Result | None, marks: Glyphs) -> None:
     from rich.table import Table
     from rich.text import Text
 
     same_output = previous is not None and previous.output == result.output
-    title = Text(f"{result.circuit}: {result.output} = ")
-    title.append_text(_cell(result.value, previous.value if same_output and previous else None, compare=same_output))
+    arrow = marks.arrow
+    title = Text(f"{printable(result.circuit)}: {result.output} = ")
+    title.append_text(
+        _cell(result.value, previous.value if same_output and previous else None, compare=same_output, arrow=arrow)
+    )
     order = [result.output or "", *(w for w in result.values if w != result.output)]
     changed = [w for w in order if previous is not None and _differs(result, previous, w, same_output)]
     if len(order) <= MAX_ROWS:
@@ -162,7 +166,7 @@ def _table(out: Any, result: Result, previous: Result | None) -> None:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("wire")
     table.add_column("value", justify="right")
-    table.add_column(f"∂{result.output}/∂wire", justify="right")
+    table.add_column(f"{marks.partial}{result.output}/{marks.partial}wire", justify="right")
     for wire in shown:
         known = previous is not None and wire in previous.values
         table.add_row(
@@ -172,18 +176,20 @@ def _table(out: Any, result: Result, previous: Result | None) -> None:
                 previous.values.get(wire) if known and previous else None,
                 compare=previous is not None,
                 added=previous is not None and not known,
+                arrow=arrow,
             ),
             _cell(
                 result.grads[wire],
                 previous.grads.get(wire) if known and same_output and previous else None,
                 compare=same_output,
                 added=previous is not None and not known,
+                arrow=arrow,
             ),
         )
     out.print(table)
     hidden = len(order) - len(shown)
     if hidden:
-        note = f"… {hidden} more wire{'s' if hidden != 1 else ''} not shown"
+        note = f"{marks.ellipsis} {hidden} more wire{'s' if hidden != 1 else ''} not shown"
         if previous is not None:
             note += f" ({len(set(changed) - set(shown))} of them changed)"
         out.print(note, style="dim", markup=False)
@@ -204,12 +210,12 @@ def _differs(result: Result, previous: Result, wire: str, same_output: bool) -> 
     return result.values[wire] != previous.values[wire] or (same_output and result.grads[wire] != previous.grads[wire])
 
 
-def _cell(value: float | None, old: float | None, *, compare: bool, added: bool = False) -> Any:
+def _cell(value: float | None, old: float | None, *, compare: bool, added: bool = False, arrow: str = "→") -> Any:
     """``old → new`` highlighted when the number changed; a wire that did not exist before is marked new."""
     from rich.text import Text
 
     if added:
         return Text(f"{fmt(value)} (new)", style=NEW)
     if compare and old is not None and old != value:
-        return Text(f"{fmt(old)} → {fmt(value)}", style=CHANGED)
+        return Text(f"{fmt(old)} {arrow} {fmt(value)}", style=CHANGED)
     return Text(fmt(value))

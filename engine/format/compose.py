@@ -25,9 +25,10 @@ from pathlib import Path
 
 from engine.errors import CircuitError, Issue, LoadError, Note, did_you_mean
 from engine.format.expressions import ExprError, lower, parse
-from engine.format.loader import DEFAULT_MAX_BYTES, decode, load_spec, read_bytes
+from engine.format.loader import DEFAULT_MAX_BYTES, decode, load_spec
 from engine.format.model import CircuitSpec, ExprGate, GateSpec, InputSpec, Loc, UseGate
 from engine.format.placement import Document, Origin, Placement
+from engine.format.reading import read_bytes
 
 MAX_USE_DEPTH = 32
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Issue, LoadError, Suggester, listing
+from engine.format.scalars import parse_number, resolve_plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +103,8 @@ def _parse(reader: Any, known: Sequence[str], where: str) -> Dataset:
         if not row:
             continue  # an empty line
         line = reader.line_num
-        if len(row) == width:
-            try:  # the common case, a row of finite numbers, at the speed of `map`
+        if len(row) == width and _PLAIN_ROW.fullmatch(",".join(row)):
+            try:  # the common case, a row of finite decimal numbers, at the speed of `map`
                 numbers = list(map(float, row))
                 if math.isfinite(sum(numbers)):  # else a NaN or an infinity among them (or a sum that overflows)
                     rows.append(numbers)
@@ -154,9 +156,8 @@ def _cells(row: Sequence[str], names: Sequence[str], where: str, line: int, issu
     # at its column (while fewer than 20 issues are on record).
     numbers: list[float] = []
     for index, (name, cell) in enumerate(zip(names, row)):
-        try:
-            value = float(cell)
-        except ValueError:
+        number = parse_number(cell)
+        if number is None and not _non_finite(cell):
             value = math.nan
             if len(issues) < 20:
                 issues.append(
@@ -171,7 +172,8 @@ def _cells(row: Sequence[str], names: Sequence[str], where: str, line: int, issu
                 )
                 numbers.append(value)
                 continue
-        if not math.isfinite(value) and len(issues) < 20:
+        value = math.nan if number is None else number
+        if number is None and len(issues) < 20:
             issues.append(
                 Issue(
                     "invalid-number",
@@ -184,6 +186,23 @@ def _cells(row: Sequence[str], names: Sequence[str], where: str, line: int, issu
             )
         numbers.append(value)
     return numbers
+
+
+# Decimal numbers as the format writes them (no leading zeros, underscores or other
+# scripts' digits): a row of only these is read by `float` at once; any other row cell
+# by cell with the format's own grammar, so that `0x10` is 16 here as in a file.
+_DECIMAL = r" *[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)? *"
+_PLAIN_ROW = re.compile(f"{_DECIMAL}(?:,{_DECIMAL})*")
+
+
+def _non_finite(cell: str) -> bool:
+    # `.inf`, `1e400`, and the spellings other tools write (nan, inf, Infinity)
+    text = cell.strip(" ")
+    value = resolve_plain(text)
+    return (isinstance(value, float) and not math.isfinite(value)) or text.lstrip("+-").lower() in _WORDS
+
+
+_WORDS = frozenset({"nan", "inf", "infinity"})
 
 
 def _shown(cell: str) -> str:

@@ -4,14 +4,13 @@ writing the files users name with ``--output`` (`write_output`, `write_atomic`).
 from __future__ import annotations
 
 import errno
-import fnmatch
 import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 CIRCUIT_SUFFIXES = (".yaml", ".yml")
 
@@ -24,29 +23,29 @@ def is_circuit_file(path: Path) -> bool:
 def discover(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> list[Path]:
     """Circuit files named by `paths` (files as given; folders searched recursively).
 
+    Hidden folders (``.git``, ``.venv``) and excluded ones are pruned before they
+    are walked, not filtered afterwards.
+
     Args:
         paths: files and folders.
-        exclude: glob patterns matched against each file's path and name.
+        exclude: ``.gitignore``-style patterns: a name matches that component
+            anywhere (``good``), a pattern with a ``/`` is anchored at the folder
+            searched (``good/*``), ``**`` spans folders (``**/tmp_*``). Each file is
+            also matched by its path as given.
 
     Returns:
         Unique files, sorted by path. A file named explicitly is kept whatever its
         suffix; a missing path is kept too, so that loading it reports the problem.
     """
-    patterns = tuple(exclude)
+    spec = _exclusions(exclude)
     found: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.update(
-                p
-                for p in path.rglob("*")
-                if is_circuit_file(p)
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
-            )
-        else:
+            found.update(_walk(path, spec))
+        elif spec is None or not _matches(spec, path.as_posix()):
             found.add(path)
-    return sorted(p for p in found if not _excluded(p, patterns))
+    return sorted(found)
 
 
 def common_folder(paths: Iterable[str | Path]) -> str | None:
@@ -58,9 +57,38 @@ def common_folder(paths: Iterable[str | Path]) -> str | None:
     return os.path.commonpath(folders) if folders else None
 
 
-def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
-    text = path.as_posix()
-    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
+def _exclusions(patterns: Iterable[str]) -> Any:
+    lines = [p for p in patterns if p.strip()]
+    if not lines:
+        return None
+    import pathspec  # only when something is excluded
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _matches(spec: Any, relative: str) -> bool:
+    return bool(spec.match_file(relative))
+
+
+def _walk(root: Path, spec: Any) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        inner = here.relative_to(root).as_posix()
+        prefix = "" if inner == "." else inner + "/"
+        # pruned in place, so os.walk never enters them
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and (spec is None or not (_matches(spec, f"{prefix}{d}/") or _matches(spec, (here / d).as_posix() + "/")))
+        ]
+        for name in files:
+            if name.endswith(CIRCUIT_SUFFIXES) and not name.startswith("."):
+                path = here / name
+                if spec is not None and (_matches(spec, prefix + name) or _matches(spec, path.as_posix())):
+                    continue
+                if path.is_file():  # not a FIFO, socket or dangling link
+                    yield path
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:

@@ -24,17 +24,17 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engine.errors import Issue, LoadError, SchemaError
 from engine.format.model import CircuitFile, Loc
+from engine.format.reading import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES  # where callers have long found them
+from engine.format.reading import read_bytes as read_bytes
 from engine.format.scalars import resolve_plain
 from engine.format.validation import validate
 
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
 FULL_MAP_BELOW = 256 * 1024
 """Files smaller than this (in characters) get a full source map while loading."""
@@ -127,48 +127,6 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The file's bytes, refusing files over `max_bytes` before reading them.
-
-    Raises:
-        LoadError: the file is missing, unreadable or too large.
-    """
-    where = str(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise LoadError([_too_large(where, size, max_bytes)])
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except IsADirectoryError:
-        raise LoadError(
-            [
-                Issue(
-                    "io",
-                    "is a directory, not a circuit file",
-                    where,
-                    hint="pass a .yaml file, or use `circuit batch` for folders",
-                )
-            ]
-        ) from None
-    except FileNotFoundError:
-        raise LoadError([Issue("io", "no such file", where, hint="check the path")]) from None
-    except OSError as exc:
-        raise LoadError([Issue("io", f"cannot read file: {exc.strerror or exc}", where)]) from None
-    if len(data) > max_bytes:  # it grew while we looked
-        raise LoadError([_too_large(where, len(data), max_bytes)])
-    return data
-
-
-def _too_large(where: str, size: int, limit: int) -> Issue:
-    return Issue(
-        "too-large",
-        f"file is {size:,} bytes, over the {limit:,}-byte limit",
-        where,
-        hint="raise the limit with --max-bytes if the file is trusted",
-    )
-
-
 _UTF16_32_BOMS = (
     (b"\x00\x00\xfe\xff", "UTF-32"),
     (b"\xff\xfe\x00\x00", "UTF-32"),
@@ -193,8 +151,9 @@ def decode(data: bytes, path: str | None = None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        # YAML's line breaks (CRLF, CR, LF), as in every other position reported
+        line = data.count(b"\n", 0, exc.start) + data.count(b"\r", 0, exc.start) - data.count(b"\r\n", 0, exc.start) + 1
+        line_start = max(data.rfind(b"\n", 0, exc.start), data.rfind(b"\r", 0, exc.start)) + 1
         column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         raise LoadError(
             [
@@ -211,14 +170,27 @@ def decode(data: bytes, path: str | None = None) -> str:
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-_TAB_INDENT = re.compile(r"^ *(\t)[ \t]*\S", re.MULTILINE)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only in text that was decoded wrongly
+_TAB_INDENT = re.compile(r"(?:^|(?<=\r)) *(\t)[ \t]*\S", re.MULTILINE)
 
 
 def scan_text(text: str, path: str | None = None) -> list[Issue]:
     """Control characters and tab indentation, which YAML forbids, with positions."""
     issues: list[Issue] = []
+    for match in _SURROGATE.finditer(text):
+        issues.append(
+            Issue(
+                "encoding",
+                f"lone surrogate U+{ord(match.group()):04X} is not a character",
+                path,
+                *line_column(text, match.start()),
+                hint="the text was decoded wrongly; save the file as UTF-8",
+            )
+        )
+        if len(issues) >= _MAX_CHAR_ISSUES:
+            return issues
     for match in _CONTROL.finditer(text):
-        line, column = _position(text, match.start())
+        line, column = line_column(text, match.start())
         issues.append(
             Issue(
                 "control-char",
@@ -232,7 +204,7 @@ def scan_text(text: str, path: str | None = None) -> list[Issue]:
         if len(issues) >= _MAX_CHAR_ISSUES:
             break
     for match in _TAB_INDENT.finditer(text):
-        line, column = _position(text, match.start(1))
+        line, column = line_column(text, match.start(1))
         issues.append(
             Issue(
                 "tab-indent",
@@ -248,9 +220,33 @@ def scan_text(text: str, path: str | None = None) -> list[Issue]:
     return issues
 
 
-def _position(text: str, offset: int) -> Position:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+def line_column(text: str, offset: int) -> Position:
+    """The 1-based line and column of `offset` in `text`.
+
+    The one definition of a line used for every position: YAML 1.2's, where a line
+    ends at CRLF, CR or LF. NEL, LS and PS are ordinary characters in YAML 1.2 (YAML
+    1.1 and the parser took them for line breaks; `parse_document` hides them from it).
+    """
+    line = text.count("\n", 0, offset) + text.count("\r", 0, offset) - text.count("\r\n", 0, offset) + 1
+    return line, offset - (max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1) + 1
+
+
+_YAML11_BREAKS = "\x85\u2028\u2029"
+_HAS_YAML11_BREAK = re.compile(f"[{_YAML11_BREAKS}]")
+
+
+def _hide_yaml11_breaks(text: str) -> tuple[str, dict[int, int] | None]:
+    """`text` with NEL, LS and PS swapped for unused private-use characters, and the table that swaps them back.
+
+    One character for one, so every position stays the same; the parser, which
+    follows YAML 1.1 there, then sees no line break YAML 1.2 does not have.
+    """
+    if _HAS_YAML11_BREAK.search(text) is None:
+        return text, None
+    used = set(text)
+    spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in used)
+    hide = {ord(b): ord(next(spare)) for b in _YAML11_BREAKS}
+    return text.translate(hide), {v: k for k, v in hide.items()}
 
 
 _ScalarEvent = yaml.ScalarEvent
@@ -288,6 +284,7 @@ def parse_document(text: str, path: str | None = None, *, positions: bool = True
     def fail(code: str, message: str, mark: Any, hint: str) -> LoadError:
         return LoadError([Issue(code, message, path, mark.line + 1, mark.column + 1, hint)])
 
+    text, restore = _hide_yaml11_breaks(text)
     try:
         event: Any  # PyYAML's event classes carry their fields untyped
         for event in yaml.parse(text, Loader=_Loader):
@@ -317,7 +314,7 @@ def parse_document(text: str, path: str | None = None, *, positions: bool = True
                             raise fail(
                                 "yaml-key", "a mapping key must be a plain name", mark, "use a simple name as the key"
                             )
-                        key = event.value
+                        key = event.value if restore is None else event.value.translate(restore)
                         seen = frame[3]
                         if key in seen:
                             first = seen[key]
@@ -346,7 +343,8 @@ def parse_document(text: str, path: str | None = None, *, positions: bool = True
                 else:  # the document's root (a second document is refused at its start)
                     key, loc, container = None, (), None
                 if cls is _ScalarEvent:
-                    value = resolve_plain(event.value) if event.style in (None, "") else event.value
+                    raw = event.value if restore is None else event.value.translate(restore)
+                    value = resolve_plain(raw) if event.style in (None, "") else raw
                 else:
                     value = {} if cls is _MappingStart else []
                     if len(stack) >= MAX_DEPTH:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     PlainValidator,
     StringConstraints,
     Tag,
@@ -31,9 +33,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.config import JsonDict
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
-from engine.ops import OP_NAMES
+from engine.ops import OP_NAMES, OPS
 
 Loc = tuple[str | int, ...]
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -76,7 +80,8 @@ def _binding(value: Any) -> str | float:
     return _number(value)
 
 
-_NUMBER_SCHEMA = {"type": "number"}
+# JSON has no NaN or infinities; YAML does, and the bounds keep the infinite ones out
+_NUMBER_SCHEMA = {"type": "number", "minimum": -sys.float_info.max, "maximum": sys.float_info.max}
 Number = Annotated[float, PlainValidator(_number), WithJsonSchema(_NUMBER_SCHEMA)]
 WireName = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
 QualifiedName = Annotated[str, StringConstraints(pattern=QUALIFIED)]
@@ -101,6 +106,8 @@ WireRef = Annotated[
         }
     ),
 ]
+_NAMED_KEYS: JsonDict = {"propertyNames": {"pattern": IDENTIFIER}}  # patternProperties alone lets other keys through
+_QUALIFIED_KEYS: JsonDict = {"propertyNames": {"pattern": QUALIFIED}}
 OpName = Literal[OP_NAMES]  # type: ignore[valid-type]  # built from the op table
 
 
@@ -121,6 +128,15 @@ class InputSpec(_Frozen):
         # with float) keeps error locations free of union-member names.
         return data if isinstance(data, dict) else {"value": data}
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The schema must accept the shorthand too, or editors flag every `x: -2`.
+        mapping = handler.resolve_ref_schema(handler(schema))
+        shorthand = {**_NUMBER_SCHEMA, "description": "Shorthand for {value: N}."}
+        return {"anyOf": [shorthand, mapping], "description": mapping.get("description"), "title": "InputSpec"}
+
 
 class GateSpec(_Frozen):
     """A gate: an op applied to wires and constants; its output is the wire named by its key."""
@@ -132,6 +148,21 @@ class GateSpec(_Frozen):
         description="The op's inputs, in order: wire names or literal numbers.",
     )
     doc: str | None = Field(default=None, description="What this gate computes.")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Each op's arity, so that editors flag `log: [x, y]` as the loader does.
+        gate = handler.resolve_ref_schema(handler(schema))
+        by_arity: dict[tuple[int, int | None], list[str]] = {}
+        for op in OPS.values():
+            by_arity.setdefault((op.min_arity, op.max_arity), []).append(op.name)
+        rules = []
+        for (low, high), names in by_arity.items():
+            size: dict[str, Any] = {"minItems": low, **({} if high is None else {"maxItems": high})}
+            rules.append({"if": {"properties": {"op": {"enum": names}}}, "then": {"properties": {"in": size}}})
+        return {**gate, "allOf": rules}
 
 
 EXPRESSION_DOC = (
@@ -188,11 +219,15 @@ Gate = Annotated[
 class ExpectSpec(_Frozen):
     """Expected values and gradients, checked on every evaluation."""
 
-    values: dict[QualifiedName, Number] = Field(default_factory=dict, description="Expected value per wire.")
-    grads: dict[QualifiedName, Number] = Field(
-        default_factory=dict, description="Expected gradient of the output per wire."
+    values: dict[QualifiedName, Number] = Field(
+        default_factory=dict, description="Expected value per wire.", json_schema_extra=_QUALIFIED_KEYS
     )
-    tolerance: Number = Field(default=1e-9, description="Allowed relative+absolute difference.")
+    grads: dict[QualifiedName, Number] = Field(
+        default_factory=dict, description="Expected gradient of the output per wire.", json_schema_extra=_QUALIFIED_KEYS
+    )
+    tolerance: Number = Field(
+        default=1e-9, description="Allowed relative+absolute difference.", json_schema_extra={"minimum": 0}
+    )
 
     @field_validator("tolerance")
     @classmethod
@@ -216,12 +251,13 @@ class CircuitFile(_Frozen):
     name: str | None = Field(default=None, description="Circuit name (default: the file name without extension).")
     description: str | None = Field(default=None, description="What the circuit computes.")
     inputs: dict[WireName, InputSpec] = Field(
-        default_factory=dict, description="Input wires: a number, or {value, doc}."
+        default_factory=dict, description="Input wires: a number, or {value, doc}.", json_schema_extra=_NAMED_KEYS
     )
     gates: dict[WireName, Gate] = Field(
         min_length=1,
         description="Gates by output wire name: an expression (`q: x + y`), `{expr, doc}`, `{op, in, doc}` "
         "(e.g. `q: {op: add, in: [x, y]}`) or a sub-circuit `{use, with}`.",
+        json_schema_extra=_NAMED_KEYS,
     )
     output: QualifiedName | None = Field(
         default=None, description="The wire to differentiate (optional when exactly one gate is read by no other)."
@@ -260,7 +296,7 @@ def kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"the string '{value}'"
+        return f"the string '{_abridged(value)}'"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -270,7 +306,17 @@ def kind_of(value: Any) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, float) and type(value) is not float:
-        return repr(value)  # a literal kept as written, e.g. 1e400
+        return _abridged(repr(value))  # a literal kept as written, e.g. 1e400
     if isinstance(value, float):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf") if math.isinf(value) else repr(value)
-    return str(value)
+    if isinstance(value, int) and value.bit_length() > 1024:  # past the int-to-text limit, and useless in full
+        return f"an integer of {value.bit_length():,} bits"
+    return _abridged(str(value))
+
+
+_SHOWN = 40
+
+
+def _abridged(text: str) -> str:
+    # a message quotes a value, not a whole file: long literals are cut, with their length
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 8]}… ({len(text):,} characters)"

@@ -35,11 +35,12 @@ def resolve_plain(text: str) -> Any:
     if text in _NULLS:
         return None
     if _INT.match(text):
-        return int(text)
+        # more digits than any finite float has: out of range (and past Python's int-string limit)
+        return OutOfRange(text) if len(text.lstrip("+-")) > _MAX_FLOAT_DIGITS else int(text)
     if _INT_OCT.match(text):
-        return int(text[2:], 8)
+        return _in_range(int(text[2:], 8), text)
     if _INT_HEX.match(text):
-        return int(text[2:], 16)
+        return _in_range(int(text[2:], 16), text)
     if _FLOAT.match(text) and not _leading_zero(text):
         number = float(text)
         return number if math.isfinite(number) else OutOfRange(text)
@@ -50,13 +51,21 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+_MAX_FLOAT_DIGITS = 309  # 1.8e308 has 309 digits
+_FLOAT_LIMIT = 2**1024  # every integer at least this large rounds to infinity
+
+
+def _in_range(value: int, text: str) -> int | OutOfRange:
+    return value if value < _FLOAT_LIMIT else OutOfRange(text)
+
+
 class OutOfRange(float):
-    """A numeric literal too large for a float (``1e400``): infinite, but shown as written."""
+    """A numeric literal too large for a float (``1e400``, ``0x`` and 300 digits): infinite, shown as written."""
 
     text: str
 
     def __new__(cls, text: str) -> OutOfRange:
-        self = super().__new__(cls, text)
+        self = super().__new__(cls, "-inf" if text.startswith("-") else "inf")
         self.text = text
         return self
 
@@ -67,3 +76,17 @@ class OutOfRange(float):
 def _leading_zero(text: str) -> bool:
     digits = text.lstrip("+-")
     return len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()
+
+
+def parse_number(text: str) -> float | None:
+    """`text` as a finite number by the format's grammar (YAML 1.2 core: ``1.5``, ``-2``,
+    ``1e3``, ``0x10``, ``0o17``), or None.
+
+    The one number grammar for files, ``--set`` values and dataset cells: Python's
+    ``float()`` would also take ``1_000``, ``infinity`` and digits of other scripts.
+    """
+    value = resolve_plain(text.strip(" "))
+    if isinstance(value, bool) or not isinstance(value, int | float) or isinstance(value, OutOfRange):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -26,7 +26,7 @@ from engine.format.model import (
     UseGate,
     kind_of,
 )
-from engine.format.scalars import _leading_zero
+from engine.format.scalars import OutOfRange, _leading_zero
 from engine.ops import OP_NAMES
 
 
@@ -174,6 +174,8 @@ _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 def _number_hint(value: Any) -> str:
     if isinstance(value, bool):
         return "write 1 or 0 for a number; YAML reads true/false as booleans"
+    if isinstance(value, OutOfRange):
+        return "the number is too large: floats reach about 1.8e308"
     if isinstance(value, float | int):
         return "NaN and infinities are not allowed; use a finite number like 1.0e308"
     if isinstance(value, str):

@@ -29,8 +29,8 @@ from engine.compile.graph import Placer, compile_program, structure_key
 from engine.errors import Issue, LoadError
 from engine.format.compose import Uses
 from engine.format.files import common_folder
-from engine.format.loader import DEFAULT_MAX_BYTES, read_bytes
 from engine.format.model import CircuitSpec, Loc
+from engine.format.reading import DEFAULT_MAX_BYTES, read_bytes
 from engine.program import Program
 from engine.result import Result
 

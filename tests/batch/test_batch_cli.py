@@ -156,7 +156,7 @@ def test_missing_dask_extra_gives_a_hint(suite: Path, tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (
         2,
         "",
-        "error: --scheduler needs the Dask extra: pip install 'circuitflow[dask]'\n",
+        "error: --scheduler needs the Dask extra: pip install -e '.[dask]'\n",
     )
 
 

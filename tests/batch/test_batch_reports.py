@@ -130,7 +130,7 @@ def test_junit_of_root_level_files_skips_and_control_characters(
     [suite] = JUnitXml.fromfile(str(xml))  # read back by a JUnit consumer
     assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (2, 0, 1, 1)
     cases = list(suite)
-    assert [(c.classname, c.name) for c in cases] == [("circuitflow", "a.yaml"), ("circuitflow", "b\ufffd[2J.yaml")]
+    assert [(c.classname, c.name) for c in cases] == [("circuitflow", "a.yaml"), ("circuitflow", "b\\x1b[2J.yaml")]
     assert [type(r) for c in cases for r in c.result] == [Error, Skipped]
     assert cases[0].result[0].message == "gate 'f' log(0.0): log of a non-positive number"
     assert cases[0].result[0].type == "domain"
