@@ -101,7 +101,10 @@ def test_bad_dataset_is_located(work: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--output", "o.csv"], "error: --output goes with --inputs\n  help: e.g. --inputs data.csv --output results.csv\n"),
+        (
+            ["--output", "o.csv"],
+            "error: --output goes with --inputs\n  help: e.g. --inputs data.csv --output results.csv\n",
+        ),
         (
             ["--inputs", "data.csv", "--check"],
             "error: --check evaluates one point; it does not combine with --inputs\n",
@@ -116,4 +119,6 @@ def test_usage_errors(work: Path, args: list[str], message: str) -> None:
 def test_missing_dataset(work: Path) -> None:
     done = run("eval", "seed.yaml", "--inputs", "nope.csv", cwd=work)
     assert done.returncode == 2  # a missing path named on the command line is a usage error
-    assert done.stderr == "nope.csv: error[io] no such file\n  help: check the path given to --inputs\n"
+    assert done.stderr == (
+        "error: no such file or folder: 'nope.csv'\n  help: check the path (it is relative to the current folder)\n"
+    )
