@@ -24,10 +24,13 @@ WAIT = 60.0  # seconds a server may take to start, or an expected event to arriv
 class Server:
     """``circuit serve FOLDER --port 0 …`` in a subprocess; `url` once it has printed it."""
 
-    def __init__(self, folder: Path, *args: str) -> None:
+    def __init__(self, folder: Path, *args: str, relative: bool = False) -> None:
+        """With `relative`, the server runs in the folder's parent and is given the folder's name,
+        as a person types ``circuit serve circuits``: paths on the page are then relative."""
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine", "serve", str(folder), "--port", "0", *args],
+            [sys.executable, "-m", "engine", "serve", folder.name if relative else str(folder), "--port", "0", *args],
+            cwd=folder.parent if relative else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -82,8 +85,8 @@ class Server:
 
 
 @contextmanager
-def serving(folder: Path, *args: str) -> Iterator[Server]:
-    server = Server(folder, *args)
+def serving(folder: Path, *args: str, relative: bool = False) -> Iterator[Server]:
+    server = Server(folder, *args, relative=relative)
     try:
         yield server
     finally:

@@ -13,24 +13,12 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CIRCUIT = str(Path(sys.executable).parent / "circuit")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browserkit import ARGS, CHROMIUM, needs_chromium
 
-pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
-    ),
-    pytest.mark.timeout(120),
-]
+ROOT = Path(__file__).parent.parent
+CIRCUIT = str(Path(sys.executable).parent / "circuit")
+
+pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

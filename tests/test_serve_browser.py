@@ -15,24 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browserkit import ARGS, CHROMIUM
 from tests.servekit import ROOT, Server, serving
 from tests.watchkit import save_in_place
 
 pytestmark = pytest.mark.timeout(300)
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 30_000
 XSS = "<img src=x onerror=alert(1)>"
 
 sync_api = pytest.importorskip("playwright.sync_api")
-if not Path(CHROMIUM).exists():  # pragma: no cover - .ci/run installs it
+if not CHROMIUM.exists():  # pragma: no cover - .ci/run installs it
     pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
 
 
@@ -52,14 +44,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(folder: Path) -> Iterator[Server]:
-    with serving(folder) as running:
+    with serving(folder, relative=True) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield launched
         launched.close()
 
@@ -156,6 +148,9 @@ def test_moving_x_shows_the_apis_numbers(page: Any, server: Server) -> None:
         answer = client.post("/api/circuits/seed/evaluate", json={"inputs": {"x": 1.5, "z": z}}).json()
     wait_cell(page, "f", "value", fmt(answer["value"]))
     assert cell(page, "z", "grad") == fmt(answer["grads"]["z"]) == "6.5"  # ∂f/∂z = q = x + y
+    # a what-if skips the file's expectations: none is shown failed, in the list or the picture
+    assert (page.locator("#checks li.skip").count(), page.locator("#checks li.fail").count()) == (6, 0)
+    assert "expected" not in str(page.locator("#picture svg").text_content())
     assert page.errors == [] and page.outside == []
     shoot(page, "serve-seed.png")
 
@@ -176,7 +171,7 @@ def test_a_save_updates_the_page_and_a_broken_save_shows_its_line(page: Any, fol
         save_in_place(folder / "seed.yaml", original.replace("op: add", "op: ad"))
         page.wait_for_selector("#problems:not([hidden])")
         error = str(page.locator("#errors li code").first.text_content())
-        assert error == f"{folder / 'seed.yaml'}:9:11: error[unknown-op] unknown op 'ad'"
+        assert error == "circuits/seed.yaml:9:11: error[unknown-op] unknown op 'ad'"
         assert page.locator("#status").text_content() == "broken"
         assert "is-stale" in str(page.locator("#circuit").get_attribute("class"))
         assert page.evaluate("window.notReloaded") is True

@@ -201,7 +201,7 @@ def _caption(result: Result, numbers: bool) -> list[str]:
     for issue in result.errors:
         lines.append(f"{issue.location()}: error[{issue.code}] {issue.message}")
     for check in result.checks:
-        if not check.passed:
+        if not check.passed and not check.skipped:  # skipped: a what-if's expectations
             lines.append(check.describe())
     return lines
 
