@@ -7,7 +7,7 @@ turns, on the target it claims to serve:
   (`engine.run.codegen`), for the memory a loaded, compiled circuit holds;
 * ``__pydantic_fields_set__``: gates given the same keys share one fields-set
   (`engine.format.model`), for the memory a loaded circuit holds;
-* ``gc.freeze()`` at exit (`engine.cli.app.run`), for one-shot ``circuit eval``
+* ``gc.freeze()`` at exit (`engine.cli.app.console_main`), for one-shot ``circuit eval``
   of a big file.
 
 A trick is worth keeping when it buys at least 10% (the last column).
@@ -42,7 +42,7 @@ text = open(sys.argv[1]).read()
 tracemalloc.start()
 circuit = engine.parse_circuit(text)
 if sys.argv[2] == "compile":
-    code = codegen.compile_program(circuit.program)
+    code = codegen.compile_code(circuit.program)
 del text
 gc.collect()
 print(tracemalloc.get_traced_memory()[0])
@@ -58,9 +58,9 @@ print(time.perf_counter() - started)
 _CLI = """
 import sys
 {patch}
-from engine.cli.app import run
+from engine.cli.app import console_main
 sys.argv[0] = "circuit"
-run()
+console_main()
 """
 
 

@@ -112,7 +112,7 @@ def first_calls(n: int, seed: int, repeats: int) -> tuple[float, float]:
     def interpreter_alone(text: str) -> None:
         other = engine.parse_circuit(text, name="other")
         point = other.input_values()
-        interpreted.append(timed(lambda: interpreter.run(other.program, point)))
+        interpreted.append(timed(lambda: interpreter.interpret(other.program, point)))
 
     for k in range(repeats):
         text = random_dag(n, seed + 1000 + k).yaml()  # a new structure each time
@@ -137,7 +137,7 @@ def scalar_section(sizes: Sequence[int], seed: int, budget: float, rows: list[di
         floor_compile_s = time.perf_counter() - started
         agree("python floor", reference, floor(point))
         started = time.perf_counter()
-        code = codegen.compile_program(program)
+        code = codegen.compile_code(program)
         compile_s = time.perf_counter() - started
         warm_up(circuit)
 
@@ -145,14 +145,15 @@ def scalar_section(sizes: Sequence[int], seed: int, budget: float, rows: list[di
             {
                 "evaluate()": circuit.evaluate,
                 "floor": lambda f=floor, x=point: f(x),
-                "compiled": lambda p=program, c=code, x=point: codegen.run(p, c, x),
+                "compiled": lambda p=program, c=code, x=point: codegen.run_compiled(p, c, x),
             },
             budget,
         )
         row: dict[str, Any] = {
             "gates": n,
             **{name: t / n for name, t in medians.items()},
-            "interpreter": median_time(lambda p=program, x=point: interpreter.run(p, x), budget / 2, at_most=20) / n,
+            "interpreter": median_time(lambda p=program, x=point: interpreter.interpret(p, x), budget / 2, at_most=20)
+            / n,
             "first call": first / n,
             "first call interpreter": interpreted / n,
             "compile": compile_s / n,
@@ -179,10 +180,10 @@ import engine
 from engine.run import codegen
 circuit = engine.parse_circuit(random_dag(int(sys.argv[2]), int(sys.argv[3])).yaml())
 started = time.perf_counter()
-codegen.compile_program(circuit.program, chunk=int(sys.argv[4]))
+codegen.compile_code(circuit.program, chunk=int(sys.argv[4]))
 elapsed = time.perf_counter() - started
 tracemalloc.start()  # a second compile, traced (tracing slows it down)
-codegen.compile_program(circuit.program, chunk=int(sys.argv[4]))
+codegen.compile_code(circuit.program, chunk=int(sys.argv[4]))
 print(elapsed, tracemalloc.get_traced_memory()[1])
 """
 
@@ -196,8 +197,8 @@ def chunk_section(n: int, seed: int, budget: float, figures: dict[str, Any]) -> 
     contenders: dict[str, Callable[[], object]] = {}
     costs: dict[int, tuple[float, int]] = {}  # compile seconds, traced peak bytes
     for size in sizes:
-        code = codegen.compile_program(program, chunk=size)
-        contenders[str(size)] = lambda c=code: codegen.run(program, c, point)
+        code = codegen.compile_code(program, chunk=size)
+        contenders[str(size)] = lambda c=code: codegen.run_compiled(program, c, point)
         probe = [sys.executable, "-c", _COMPILE_PROBE, str(ROOT), str(n), str(seed), str(size)]
         out = subprocess.run(probe, check=True, capture_output=True, text=True, cwd=ROOT).stdout.split()
         costs[size] = (float(out[0]), int(out[1]))

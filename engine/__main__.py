@@ -1,5 +1,5 @@
 """``python -m engine`` is the ``circuit`` command."""
 
-from engine.cli.app import run
+from engine.cli.app import console_main
 
-run()
+console_main()

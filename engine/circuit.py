@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import sampling
-from engine.compile.graph import Placer, compile_program, salvage_issues, wiring_issues
+from engine.compile.graph import Placer, build_program, salvage_issues, wiring_issues
 from engine.errors import CircuitError, EvaluationError, GraphError, Issue, SchemaError, did_you_mean
 from engine.format.compose import Uses, expand
 from engine.format.loader import DEFAULT_MAX_BYTES, SourceMap, decode, load_spec, paused_gc
@@ -333,7 +333,7 @@ def parse_circuit(
     name: str | None = None,
     *,
     path: str | None = None,
-    compile: Compiler = compile_program,
+    compile: Compiler = build_program,
     uses: Uses | None = None,
 ) -> Circuit:
     """Validate and compile a circuit from YAML text.
@@ -420,7 +420,7 @@ def evaluate_source(
     *,
     check: bool = False,
     check_tolerance: float = DEFAULT_CHECK_TOLERANCE,
-    compile: Compiler = compile_program,
+    compile: Compiler = build_program,
     uses: Uses | None = None,
     expect: bool | None = None,
 ) -> tuple[Result, Circuit | None]:

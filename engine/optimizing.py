@@ -324,7 +324,7 @@ def _data_objective(
         for slot, value in zip(slots, params):
             inputs[slot] = value  # the same for every example: numpy broadcasts it
         try:
-            values, slopes = arrays.run(program, inputs, all_grads=False, backward=grads)
+            values, slopes = arrays.run_arrays(program, inputs, all_grads=False, backward=grads)
         except arrays.SampleFault as fault:
             sample = fault.sample if rows is None else int(rows[fault.sample])
             raise circuit.locate_fault(fault.fault, f" in {label(sample)} at step {step}") from None

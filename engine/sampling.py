@@ -114,7 +114,7 @@ def evaluate_samples(
         CircuitError: bad inputs (see `input_matrix`).
         EvaluationError: a domain fault, at the gate's line, naming the first faulting sample.
     """
-    from engine.run.arrays import DeadFault, SampleFault, run
+    from engine.run.arrays import DeadFault, SampleFault, run_arrays
 
     if grads not in ("inputs", "all"):
         raise ValueError(f"grads must be 'inputs' or 'all', got {grads!r}")
@@ -123,7 +123,7 @@ def evaluate_samples(
     try:
         with paused_gc():
             dead: list[DeadFault] = []
-            values, slopes = run(program, matrix, all_grads=grads == "all", dead=dead)
+            values, slopes = run_arrays(program, matrix, all_grads=grads == "all", dead=dead)
     except SampleFault as fault:
         raise circuit.locate_fault(fault.fault, f" in {label(fault.sample)}") from None
     wires = program.wires

@@ -36,9 +36,9 @@ def test_shared_inputs_give_the_same_values_and_summed_gradients(x: list[float],
     program = circuit.program
     t = [0.5 * v for v in x]
     matrix = circuit.input_matrix({"w": w, "b": b, "x": x, "t": t})
-    full_values, full_grads = arrays.run(program, matrix, all_grads=False)
+    full_values, full_grads = arrays.run_arrays(program, matrix, all_grads=False)
     rows = [w, b, matrix[2], matrix[3]]
-    values, grads = arrays.run(program, rows, all_grads=False)
+    values, grads = arrays.run_arrays(program, rows, all_grads=False)
     index = program.index
     assert np.allclose(values[index["loss"]], full_values[index["loss"]], rtol=1e-15, atol=0)
     assert isinstance(values[index["pull"]], float)  # a gate of shared values only stays one number
@@ -55,7 +55,7 @@ def test_a_fault_seen_only_in_a_shared_gradient_is_found() -> None:
         "inputs: {w: 0, x: 1}\ngates:\n  r: {op: sqrt, in: [w]}\n  f: {op: mul, in: [r, x]}\n", name="s", path="s.yaml"
     )
     with pytest.raises(arrays.SampleFault) as caught:
-        arrays.run(circuit.program, [0.0, np.array([1.0, 2.0, 3.0])], all_grads=False)
+        arrays.run_arrays(circuit.program, [0.0, np.array([1.0, 2.0, 3.0])], all_grads=False)
     assert caught.value.sample == 0
     assert caught.value.fault.first.message == "gate 'r' sqrt(0.0) (gradient): sqrt has an infinite slope at 0"
     result = circuit.optimize("minimize", ["w"], data={"x": [1.0, 2.0, 3.0]})
@@ -71,14 +71,14 @@ def test_a_forward_fault_names_the_first_faulting_row() -> None:
         "inputs: {w: 1, x: 1}\ngates:\n  d: {op: sub, in: [x, w]}\n  f: {op: log, in: [d]}\n", name="l"
     )
     with pytest.raises(arrays.SampleFault) as caught:
-        arrays.run(circuit.program, [1.0, np.array([3.0, 2.0, 0.5, 1.0])], all_grads=False)
+        arrays.run_arrays(circuit.program, [1.0, np.array([3.0, 2.0, 0.5, 1.0])], all_grads=False)
     assert caught.value.sample == 2
     assert caught.value.fault.first.message == "gate 'f' log(-0.5): log of a non-positive number"
 
 
 def test_values_only() -> None:
     circuit = engine.parse_circuit(TEXT, name="loss")
-    values, grads = arrays.run(
+    values, grads = arrays.run_arrays(
         circuit.program, [0.5, -0.25, np.array([1.0, 2.0]), np.array([0.0, 1.0])], backward=False
     )
     assert all(g is None for g in grads)

@@ -23,8 +23,8 @@ def both(circuit: engine.Circuit, point: list[float], chunk: int = codegen.CHUNK
     program = circuit.program
     outcomes = []
     for run in (
-        lambda: interpreter.run(program, point),
-        lambda: codegen.run(program, codegen.compile_program(program, chunk=chunk), point),
+        lambda: interpreter.interpret(program, point),
+        lambda: codegen.run_compiled(program, codegen.compile_code(program, chunk=chunk), point),
     ):
         try:
             outcomes.append(run())
@@ -275,7 +275,7 @@ def test_a_program_that_cannot_be_compiled_keeps_being_interpreted(monkeypatch: 
         raise RecursionError("too deep")
 
     monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 0.0)
-    monkeypatch.setattr(codegen, "compile_program", refuse)
+    monkeypatch.setattr(codegen, "compile_code", refuse)
     circuit = program_of("inputs: {x: 0.25}\ngates:\n  a: {op: exp, in: [x]}\n  f: {op: sqrt, in: [a]}\n")
     first, second = circuit.evaluate(), circuit.evaluate()
     assert first.values == second.values and first.value == math.sqrt(math.exp(0.25))

@@ -58,7 +58,7 @@ def test_a_100k_gate_circuit_loads_and_evaluates(tmp_path: Path) -> None:
     # the compiled (chunked) path gives the interpreter's numbers exactly
     circuit = engine.load_circuit(path)
     program = circuit.program
-    compiled = codegen.run(program, codegen.compile_program(program), circuit.input_values())
+    compiled = codegen.run_compiled(program, codegen.compile_code(program), circuit.input_values())
     assert compiled[0][: len(program.wires)] == [result.values[w] for w in program.wires]
     assert compiled[1][: len(program.wires)] == [result.grads[w] for w in program.wires]
 

@@ -84,7 +84,9 @@ def bits(xs: Sequence[float]) -> list[str]:
 def scalar(program: Program, point: list[float], code: codegen.Compiled | None) -> Any:
     """One tier's outcome at a point: the fault, or the values, gradients and warned dead faults."""
     try:
-        values, grads = interpreter.run(program, point) if code is None else codegen.run(program, code, point)
+        values, grads = (
+            interpreter.interpret(program, point) if code is None else codegen.run_compiled(program, code, point)
+        )
     except DomainFault as fault:
         return ("fault", str(fault))
     live = program.n_inputs + program.live
@@ -97,7 +99,7 @@ def check_scalar_tiers(text: str, points: list[list[float]]) -> None:
     """The generated code (fused and cut into chunks) gives the interpreter's outcome at every point."""
     program = engine.parse_circuit(text, name="t").program
     for chunk in (1, 3, codegen.CHUNK):
-        code = codegen.compile_program(program, chunk=chunk)
+        code = codegen.compile_code(program, chunk=chunk)
         for point in points:
             assert scalar(program, point, code) == scalar(program, point, None), (text, point, chunk)
 
@@ -110,7 +112,7 @@ def check_vectorised(text: str, points: list[list[float]]) -> None:
     faults = [i for i, outcome in enumerate(expected) if outcome[0] == "fault"]
     try:
         dead: list[arrays.DeadFault] = []
-        values, grads = arrays.run(program, np.array(points, dtype=float).T, dead=dead)
+        values, grads = arrays.run_arrays(program, np.array(points, dtype=float).T, dead=dead)
     except SampleFault as fault:
         assert faults and (fault.sample, str(fault.fault)) == (faults[0], expected[faults[0]][1]), text
         return

@@ -136,7 +136,7 @@ class InlineExecutor(Executor):
         return future
 
 
-def run(
+def run_files(
     files: list[str],
     executor: Executor,
     *,
@@ -326,7 +326,7 @@ def batch(
     workers = jobs or os.cpu_count() or 1
 
     def run_on(runner: Executor, window: int, default: Chunking = Chunking()) -> tuple[list[Result], list[str]]:
-        return run(
+        return run_files(
             files,
             runner,
             window=window,

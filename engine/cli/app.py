@@ -491,8 +491,8 @@ def _io_error(exc: OSError) -> int:
     return ExitCode.USAGE
 
 
-def run() -> None:
-    """Console-script entry point."""
+def console_main() -> None:
+    """Console-script entry point (like pytest's): exits with `main`'s code."""
     code = main()
     # At exit the interpreter's last garbage collections walk every object the
     # imports built (~40 ms for pydantic's and networkx's); nothing is left to

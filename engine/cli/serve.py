@@ -64,7 +64,7 @@ def serve_command(
         print(f"error: --timeout must be a positive number of seconds, got {timeout:g}", file=sys.stderr)
         raise typer.Exit(2)
     from engine.serve.app import ServeConfig
-    from engine.serve.runner import run
+    from engine.serve.runner import serve_folder
 
     config = ServeConfig(
         folder,
@@ -76,4 +76,4 @@ def serve_command(
         poll=poll,
         allow_hosts=tuple(allow_host or ()),
     )
-    raise typer.Exit(run(config, port, open_browser=open_))
+    raise typer.Exit(serve_folder(config, port, open_browser=open_))

@@ -43,7 +43,7 @@ def build_graph(spec: CircuitSpec) -> nx.DiGraph:
     return graph
 
 
-def compile_program(spec: CircuitSpec, place: Placer, key: str | None = None) -> tuple[Program, list[Issue]]:
+def build_program(spec: CircuitSpec, place: Placer, key: str | None = None) -> tuple[Program, list[Issue]]:
     """Check the wiring and compile the evaluation plan.
 
     Args:
@@ -104,7 +104,7 @@ def salvage_issues(data: Any, place: Placer) -> list[Issue]:
 def wiring_issues(spec: CircuitSpec, place: Placer) -> list[Issue]:
     """The wiring issues of a circuit whose other parts failed (unknown wires, cycles, names, arity)."""
     try:
-        compile_program(spec, place)
+        build_program(spec, place)
     except GraphError as error:
         return [i for i in error.issues if i.code in _SALVAGED]
     return []

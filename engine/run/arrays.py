@@ -79,7 +79,7 @@ class DeadFault:
     fault: DomainFault
 
 
-def run(
+def run_arrays(
     program: Program,
     inputs: Array,
     *,
@@ -313,7 +313,7 @@ def _rerun(
         point = [float(row[sample]) if getattr(row, "ndim", 0) == 1 else float(row) for row in rows]
         try:
             if backward:
-                v, g = interpreter.run(program, point)
+                v, g = interpreter.interpret(program, point)
             else:
                 v, g = interpreter.forward(program, point), []
         except DomainFault as fault:

@@ -325,7 +325,7 @@ def _without_positions(code: CodeType) -> CodeType:
     return code.replace(co_linetable=table)
 
 
-def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
+def compile_code(program: Program, *, chunk: int = CHUNK) -> Compiled:
     """Generate and compile the code of `program` (no caching; see `compiled`)."""
     globals_ = dict(_GLOBALS)
     n_steps = len(program.steps)
@@ -341,15 +341,15 @@ def compile_program(program: Program, *, chunk: int = CHUNK) -> Compiled:
 _isfinite = math.isfinite
 
 
-def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Values, Values]:
+def run_compiled(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Values, Values]:
     """Forward then backward with compiled code: (values, gradients) by slot.
 
-    Exactly `interpreter.run`'s results (live gates only: see `interpreter.forward_dead`);
+    Exactly `interpreter.interpret`'s results (live gates only: see `interpreter.forward_dead`);
     on any non-finite value or arithmetic error the interpreter reruns the
     evaluation and reports the fault.
 
     Raises:
-        DomainFault: as `interpreter.run`.
+        DomainFault: as `interpreter.interpret`.
     """
     try:
         if code.fused is not None:
@@ -370,7 +370,7 @@ def run(program: Program, code: Compiled, inputs: Sequence[float]) -> tuple[Valu
                 return values, grads
     except (ArithmeticError, ValueError):
         pass
-    return interpreter.run(program, inputs)
+    return interpreter.interpret(program, inputs)
 
 
 class _Tier:
@@ -420,7 +420,7 @@ def compiled(program: Program) -> Compiled:
     """The compiled code of `program`'s structure, from the cache or compiled now."""
     code = _TIER.get(program.key)
     if code is None:
-        code = compile_program(program)
+        code = compile_code(program)
         _TIER.put(code)
     return code
 
@@ -434,14 +434,14 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
     """Forward then backward, interpreted or compiled, whichever has earned its place.
 
     Raises:
-        DomainFault: as `interpreter.run`.
+        DomainFault: as `interpreter.interpret`.
     """
     code = _TIER.get(program.key)
     if code is not None:
-        return run(program, code, inputs)
+        return run_compiled(program, code, inputs)
     started = time.perf_counter()
     try:
-        return interpreter.run(program, inputs)
+        return interpreter.interpret(program, inputs)
     finally:
         spent = _TIER.charge(program.key, time.perf_counter() - started)
         # (a program has at least as many terms as steps: most calls need not count them)
@@ -449,7 +449,7 @@ def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]
             program
         ):
             try:
-                _TIER.put(compile_program(program))
+                _TIER.put(compile_code(program))
             except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
                 # Code this program's shape cannot be compiled: keep interpreting it.
                 _TIER.charge(program.key, -math.inf)

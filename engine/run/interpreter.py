@@ -167,7 +167,7 @@ def backward(program: Program, values: Sequence[float]) -> list[float]:
     return grads
 
 
-def run(program: Program, inputs: Sequence[float]) -> tuple[list[float], list[float]]:
+def interpret(program: Program, inputs: Sequence[float]) -> tuple[list[float], list[float]]:
     """Forward then backward: (values, gradients), indexed by slot."""
     values = forward(program, inputs)
     return values, backward(program, values)

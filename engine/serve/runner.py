@@ -108,7 +108,7 @@ def server_config(app: Any) -> uvicorn.Config:
     )
 
 
-def run(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[str] | None = None) -> int:
+def serve_folder(config: ServeConfig, port: int, *, open_browser: bool = False, out: IO[str] | None = None) -> int:
     """Serve `config.root` on `config.host`:`port` until Ctrl-C or SIGTERM; the exit code.
 
     Prints the URL once the folder's initial evaluation is done; a warning first

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.circuit import Circuit, evaluate_source
-from engine.compile.graph import Placer, compile_program, structure_key
+from engine.compile.graph import Placer, build_program, structure_key
 from engine.errors import Issue, LoadError
 from engine.format.compose import Uses
 from engine.format.files import common_folder
@@ -84,7 +84,7 @@ class ProgramCache:
         return len(self._programs)
 
     def compile(self, spec: CircuitSpec, place: Placer) -> tuple[Program, list[Issue]]:
-        """`engine.compile.graph.compile_program`, reusing the program of a known structure.
+        """`engine.compile.graph.build_program`, reusing the program of a known structure.
 
         A `Compiler` for `engine.circuit.parse_circuit`: on a hit the cached
         program's warnings are placed again, at the new file's positions.
@@ -103,7 +103,7 @@ class ProgramCache:
             placed.append((issue, loc, key_))
             return place(issue, loc, key_)
 
-        program, warnings = compile_program(spec, record, key)  # raises on any wiring error
+        program, warnings = build_program(spec, record, key)  # raises on any wiring error
         self._programs[key] = (program, tuple(placed))  # no errors were placed: these are the warnings
         self.weight += _weight(program)
         while len(self._programs) > 1 and (len(self._programs) > self._size or self.weight > self._max_weight):

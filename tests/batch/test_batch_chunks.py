@@ -15,7 +15,7 @@ from mixed_suite import CYCLE, FAILING, FAULT, INVALID, comparable, slow_circuit
 from workerkit import busy_child, child_pids
 
 import engine
-from engine.batching.runner import Chunking, run
+from engine.batching.runner import Chunking, run_files
 from engine.batching.workers import WorkerPool
 from engine.circuit import evaluate_file
 from engine.result import Result
@@ -99,7 +99,7 @@ def test_fail_fast_stops_inside_a_chunk(tmp_path: Path, monkeypatch: Any) -> Non
     files = folder_with(Path("f"), {"c02x.yaml": FAULT}, 9)
     pool = WorkerPool(1)
     try:
-        results, skipped = run(files, pool, window=1, fail_fast=True, chunking=ONE_CHUNK)
+        results, skipped = run_files(files, pool, window=1, fail_fast=True, chunking=ONE_CHUNK)
     finally:
         pool.shutdown()
     assert [(r.path, r.status) for r in results] == [
@@ -164,7 +164,7 @@ def test_a_file_too_large_for_a_chunk_runs_alone(tmp_path: Path, monkeypatch: An
 
     pool = Recording(1)
     try:
-        results, _ = run(files, pool, window=1, chunking=Chunking(tail=1))
+        results, _ = run_files(files, pool, window=1, chunking=Chunking(tail=1))
     finally:
         pool.shutdown()
     assert [tuple(paths) for paths in seen] == [
