@@ -208,6 +208,19 @@ def test_tiering_compiles_once_time_spent_interpreting_pays_for_it(monkeypatch: 
     assert edited.evaluate().value == math.tanh(-4 * 2 * 7.25)
 
 
+def test_a_structures_first_evaluation_is_interpreted_whatever_it_costs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # however long the first call interprets, it never also pays for a compile: the second
+    # call compiles, once the time already spent has paid for it
+    circuit = program_of("inputs: {x: 0.5}\ngates:\n  a: {op: exp, in: [x]}\n  f: {op: mul, in: [a, x]}\n")
+    monkeypatch.setattr(codegen, "COMPILE_SECONDS_PER_TERM", 1e-15)
+    first = circuit.evaluate()
+    assert codegen._TIER.get(circuit.program.key) is None
+    second = circuit.evaluate()
+    assert codegen._TIER.get(circuit.program.key) is not None
+    assert first.value == second.value == math.exp(0.5) * 0.5
+    assert first.grads == second.grads == {"x": math.exp(0.5) * 1.5, "a": 0.5, "f": 1.0}
+
+
 def test_tiering_prices_a_compile_by_the_code_it_generates() -> None:
     # one gate with 20,000 inputs generates as much code as 10,000 binary gates: a one-shot
     # evaluation must interpret it rather than pay for compiling it

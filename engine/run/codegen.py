@@ -400,12 +400,16 @@ class _Tier:
                 _, old = self.code.popitem(last=False)
                 self.steps -= old.n_steps
 
-    def charge(self, key: str, seconds: float) -> float:
+    def charge(self, key: str, seconds: float) -> None:
         with self.lock:
             if len(self.spent) > 4096:
                 self.spent.clear()
-            total = self.spent[key] = self.spent.get(key, 0.0) + seconds
-            return total
+            self.spent[key] = self.spent.get(key, 0.0) + seconds
+
+    def spent_on(self, key: str) -> float:
+        """Seconds spent interpreting `key`'s structure; -inf when it cannot be compiled."""
+        with self.lock:
+            return self.spent.get(key, 0.0)
 
 
 _TIER = _Tier()
@@ -433,23 +437,40 @@ def is_compiled(program: Program) -> bool:
 def evaluate(program: Program, inputs: Sequence[float]) -> tuple[Values, Values]:
     """Forward then backward, interpreted or compiled, whichever has earned its place.
 
+    A structure's first evaluation is always interpreted, so it never costs more than the
+    interpreter alone; a later one compiles first once the time spent interpreting the
+    structure would have paid for compiling it.
+
     Raises:
         DomainFault: as `interpreter.interpret`.
     """
     code = _TIER.get(program.key)
+    if code is None and _earned(program):
+        code = _compile_once(program)
     if code is not None:
         return run_compiled(program, code, inputs)
     started = time.perf_counter()
     try:
         return interpreter.interpret(program, inputs)
     finally:
-        spent = _TIER.charge(program.key, time.perf_counter() - started)
-        # (a program has at least as many terms as steps: most calls need not count them)
-        if spent >= COMPILE_SECONDS_PER_TERM * len(program.steps) and spent >= COMPILE_SECONDS_PER_TERM * _terms(
-            program
-        ):
-            try:
-                _TIER.put(compile_code(program))
-            except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
-                # Code this program's shape cannot be compiled: keep interpreting it.
-                _TIER.charge(program.key, -math.inf)
+        _TIER.charge(program.key, time.perf_counter() - started)
+
+
+def _earned(program: Program) -> bool:
+    """Whether the time spent interpreting `program`'s structure pays for compiling it."""
+    spent = _TIER.spent_on(program.key)
+    # (a program has at least as many terms as steps: most calls need not count them)
+    return spent >= COMPILE_SECONDS_PER_TERM * len(program.steps) and spent >= COMPILE_SECONDS_PER_TERM * _terms(
+        program
+    )
+
+
+def _compile_once(program: Program) -> Compiled | None:
+    """Compile `program` into the cache; None, and never tried again, when its shape cannot be."""
+    try:
+        code = compile_code(program)
+    except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
+        _TIER.charge(program.key, -math.inf)
+        return None
+    _TIER.put(code)
+    return code
