@@ -249,7 +249,7 @@ def printable(text: str) -> str:
     return text if _UNPRINTABLE.search(text) is None else _UNPRINTABLE.sub(_escape_char, text)
 
 
-def github_escape(text: str, *, prop: bool = False) -> str:
+def _github_escape(text: str, *, prop: bool = False) -> str:
     """Escape text for a GitHub workflow command (``%``, line breaks; ``:`` and ``,`` in properties)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
@@ -260,13 +260,13 @@ def github_escape(text: str, *, prop: bool = False) -> str:
 def github_annotation(issue: Issue) -> str:
     """``::error file=…,line=…,col=…,title=…::message`` for one issue."""
     kind = "error" if issue.severity == "error" else "warning"
-    props = [f"file={github_escape(printable(issue.path or ''), prop=True)}"]
+    props = [f"file={_github_escape(printable(issue.path or ''), prop=True)}"]
     if issue.line is not None:
         props.append(f"line={issue.line}")
         if issue.column is not None:
             props.append(f"col={issue.column}")
-    props.append(f"title={github_escape(printable(issue.code), prop=True)}")
+    props.append(f"title={_github_escape(printable(issue.code), prop=True)}")
     # user text is escaped; the line breaks between the message and its notes are GitHub's to show
     message = printable(issue.message) + (f" (help: {printable(issue.hint)})" if issue.hint else "")
     message += "".join(f"\n{printable(note.render())}" for note in issue.notes)
-    return f"::{kind} {','.join(props)}::{github_escape(message)}"
+    return f"::{kind} {','.join(props)}::{_github_escape(message)}"

@@ -72,7 +72,7 @@ class Op:
         return n >= self.min_arity and (self.max_arity is None or n <= self.max_arity)
 
 
-def add_all(*xs: float) -> float:
+def _add_all(*xs: float) -> float:
     """``x1 + x2 + …`` left to right: the one summation rule of every backend."""
     total = xs[0]
     for x in xs[1:]:
@@ -93,7 +93,7 @@ def products_of_others(xs: Floats) -> tuple[float, ...]:
     product of those after it (right to left); not y / xi, so a zero input does not
     turn the other partials into 0/0. Where that overflows or underflows to 0 on
     the way although the product itself is representable (1e-300·1e200·1e200),
-    the product is taken again with the exponents kept apart (`scaled_product`)."""
+    the product is taken again with the exponents kept apart (`_scaled_product`)."""
     n = len(xs)
     if n == 2:
         return (xs[1], xs[0])
@@ -106,13 +106,13 @@ def products_of_others(xs: Floats) -> tuple[float, ...]:
     for i in range(n - 1, -1, -1):
         partial = prefix[i] * suffix
         if not math.isfinite(partial) or (partial == 0.0 and zeros == (xs[i] == 0.0)):
-            partial = scaled_product([*xs[:i], *xs[i + 1 :]])
+            partial = _scaled_product([*xs[:i], *xs[i + 1 :]])
         out[i] = partial
         suffix = xs[i] * suffix
     return tuple(out)
 
 
-def scaled_product(xs: Floats) -> float:
+def _scaled_product(xs: Floats) -> float:
     """``x1·x2·…`` with no overflow or underflow before the end: mantissas are
     multiplied and exponents added apart (math.frexp), then put together once."""
     mantissa, exponent = 1.0, 0
@@ -138,12 +138,12 @@ def _has_tie(xs: Floats, pick: Callable[..., float]) -> bool:
     return sum(1 for x in xs if x == y) > 1
 
 
-def pick_max(*xs: float) -> float:
+def _pick_max(*xs: float) -> float:
     """The first largest input (a later input wins only if strictly larger)."""
     return max(xs)
 
 
-def pick_min(*xs: float) -> float:
+def _pick_min(*xs: float) -> float:
     """The first smallest input (a later input wins only if strictly smaller)."""
     return min(xs)
 
@@ -193,7 +193,9 @@ def _sign(x: float) -> float:
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("add", 2, None, add_all, lambda xs, y: (1.0,) * len(xs), "x1 + x2 + … (left to right)", "1 for every input"),
+        Op(
+            "add", 2, None, _add_all, lambda xs, y: (1.0,) * len(xs), "x1 + x2 + … (left to right)", "1 for every input"
+        ),
         Op("sub", 2, 2, lambda a, b: a - b, lambda xs, y: (1.0, -1.0), "a − b", "∂a = 1, ∂b = −1"),
         Op(
             "mul",
@@ -264,7 +266,7 @@ OPS: dict[str, Op] = {
             "max",
             2,
             None,
-            pick_max,
+            _pick_max,
             _split_among_ties,
             "largest input",
             "1 for the largest input; tied inputs share it evenly",
@@ -275,7 +277,7 @@ OPS: dict[str, Op] = {
             "min",
             2,
             None,
-            pick_min,
+            _pick_min,
             _split_among_ties,
             "smallest input",
             "1 for the smallest input; tied inputs share it evenly",

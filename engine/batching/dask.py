@@ -10,7 +10,7 @@ Workers need circuitflow installed, but no access to the circuit files: the
 client reads each file and sends its bytes (see `engine.batching.runner`).
 
 A ``tcp://`` address is first tried with a plain TCP connection: a refused or
-unanswered one fails within `PROBE_TIMEOUT_S`, where Dask's client would keep
+unanswered one fails within `_PROBE_TIMEOUT_S`, where Dask's client would keep
 retrying until its own connection timeout.
 """
 
@@ -23,13 +23,13 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
-INSTALL_HINT = "pip install -e '.[dask]'"  # from a checkout: the package is not published
+_INSTALL_HINT = "pip install -e '.[dask]'"  # from a checkout: the package is not published
 #: Seconds a scheduler has to accept a TCP connection.
-PROBE_TIMEOUT_S = 2.0
+_PROBE_TIMEOUT_S = 2.0
 #: Seconds Dask's client has, once the TCP connection is accepted, to finish its handshake.
-CONNECT_TIMEOUT_S = 10.0
-DEFAULT_PORT = 8786
-UNREACHABLE_HINT = "check the address, and that 'dask scheduler' runs there (its default port is 8786)"
+_CONNECT_TIMEOUT_S = 10.0
+_DEFAULT_PORT = 8786
+_UNREACHABLE_HINT = "check the address, and that 'dask scheduler' runs there (its default port is 8786)"
 
 
 class ClusterError(Exception):
@@ -55,23 +55,23 @@ def probe(scheduler: str) -> None:
         return
     host, _, port_text = rest.rstrip("/").rpartition(":")
     if not host:  # no port given
-        host, port_text = rest.rstrip("/"), str(DEFAULT_PORT)
+        host, port_text = rest.rstrip("/"), str(_DEFAULT_PORT)
     try:
         port = int(port_text)
     except ValueError:
         raise ClusterError(f"'{scheduler}' is not a scheduler address", "write it as tcp://HOST:PORT") from None
     try:
-        with socket.create_connection((host.strip("[]"), port), timeout=PROBE_TIMEOUT_S):
+        with socket.create_connection((host.strip("[]"), port), timeout=_PROBE_TIMEOUT_S):
             pass
     except TimeoutError:
         raise ClusterError(
-            f"cannot reach the Dask scheduler at '{scheduler}': no answer within {PROBE_TIMEOUT_S:g} s",
-            UNREACHABLE_HINT,
+            f"cannot reach the Dask scheduler at '{scheduler}': no answer within {_PROBE_TIMEOUT_S:g} s",
+            _UNREACHABLE_HINT,
         ) from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ClusterError(
-            f"cannot reach the Dask scheduler at '{scheduler}': {reason[:1].lower()}{reason[1:]}", UNREACHABLE_HINT
+            f"cannot reach the Dask scheduler at '{scheduler}': {reason[:1].lower()}{reason[1:]}", _UNREACHABLE_HINT
         ) from None
 
 
@@ -79,7 +79,7 @@ def _distributed() -> Any:
     try:
         import distributed
     except ImportError:
-        raise ClusterError(f"--scheduler needs the Dask extra: {INSTALL_HINT}") from None
+        raise ClusterError(f"--scheduler needs the Dask extra: {_INSTALL_HINT}") from None
     return distributed
 
 
@@ -110,12 +110,12 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[tuple[
             )
             client = distributed.Client(cluster)
         else:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            client = distributed.Client(scheduler, timeout=_CONNECT_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - Dask fails in many ways when the other end is no scheduler
         if cluster is not None:
             cluster.close()
         reason = str(exc) if isinstance(exc, OSError | ValueError) else f"{type(exc).__name__}: {exc}"
-        raise ClusterError(f"cannot reach the Dask scheduler at '{scheduler}': {reason}", UNREACHABLE_HINT) from None
+        raise ClusterError(f"cannot reach the Dask scheduler at '{scheduler}': {reason}", _UNREACHABLE_HINT) from None
     try:
         capacity = sum(client.nthreads().values()) or 1
         yield client.get_executor(pure=False), capacity

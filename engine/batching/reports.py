@@ -83,7 +83,7 @@ def junit(report: BatchReport) -> str:
 
 
 #: The class name of circuits in the current folder (which has no name of its own to show).
-ROOT_CLASSNAME = "circuitflow"
+_ROOT_CLASSNAME = "circuitflow"
 
 
 def _testcase(suite: ET.Element, path: str, seconds: float) -> ET.Element:
@@ -94,7 +94,7 @@ def _testcase(suite: ET.Element, path: str, seconds: float) -> ET.Element:
         suite,
         "testcase",
         {
-            "classname": _xml_text(ROOT_CLASSNAME if folder == "." else folder),
+            "classname": _xml_text(_ROOT_CLASSNAME if folder == "." else folder),
             "name": _xml_text(where.name),
             "time": f"{seconds:.3f}",
         },

@@ -43,7 +43,7 @@ from engine.result import STATUSES, Result
 from engine.version import __version__
 
 #: Version of the batch report's JSON shape (`BatchReport.to_dict`).
-SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class BatchReport:
             "metadata": {
                 "tool": "circuitflow",
                 "version": __version__,
-                "schema_version": SCHEMA_VERSION,
+                "schema_version": _SCHEMA_VERSION,
                 "generated_at": self.generated_at,
             },
             "args": self.args,

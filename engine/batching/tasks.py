@@ -102,7 +102,7 @@ def timeout_result(path: str, timeout: float, elapsed_ms: float) -> Result:
     )
 
 
-def worker_died_result(path: str, how: str) -> Result:
+def _worker_died_result(path: str, how: str) -> Result:
     """The result of a circuit whose worker process died while evaluating it."""
     return _error_result(
         path,
@@ -143,10 +143,10 @@ def outcome(future: Future[Any], path: str, timeout: float | None) -> Result:
     except TimeoutError as exc:
         return timeout_result(path, timeout, timeout * 1000) if timeout is not None else _internal_result(path, exc)
     except ProcessExpired as died:
-        return worker_died_result(path, describe_exit(died.exitcode))
+        return _worker_died_result(path, describe_exit(died.exitcode))
     except Exception as exc:  # noqa: BLE001 - one circuit's trouble must not end the batch
         if type(exc).__name__ == "KilledWorker":  # Dask gave up after its workers kept dying on this task
-            return worker_died_result(path, "the cluster's workers kept dying on it")
+            return _worker_died_result(path, "the cluster's workers kept dying on it")
         return _internal_result(path, exc)
     return result
 

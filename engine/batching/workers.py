@@ -31,12 +31,12 @@ import pebble
 #: How workers start: ``fork`` on Linux, the platform's default elsewhere (None).
 START_METHOD: str | None = "fork" if sys.platform.startswith("linux") else None
 
-GUARD_HINT = (
+_GUARD_HINT = (
     'a script that calls engine.batch must call it under `if __name__ == "__main__":` when workers start by '
     "'{method}' (they import the script again), or pass jobs=1"
 )
 
-LIMITS_HINT = "check the limits on processes and memory, or pass jobs=1"
+_LIMITS_HINT = "check the limits on processes and memory, or pass jobs=1"
 
 
 class WorkersFailed(RuntimeError):
@@ -72,7 +72,7 @@ class WorkerPool(Executor):
             # start (no guard, no resources), or killed together while idle
             if not self._started_work:
                 self._halt()
-                cause = GUARD_HINT.format(method=self._method) if self._method != "fork" else LIMITS_HINT
+                cause = _GUARD_HINT.format(method=self._method) if self._method != "fork" else _LIMITS_HINT
                 raise WorkersFailed(f"the worker processes exited before running any circuit; {cause}")
             self._stop()
             self._pool, self._started_work = self._start(), False

@@ -37,7 +37,7 @@ class Format(enum.StrEnum):
     json = "json"
 
 
-class CheckFormat(enum.StrEnum):
+class _CheckFormat(enum.StrEnum):
     text = "text"
     json = "json"
     github = "github"
@@ -71,10 +71,10 @@ def _options(
     """Evaluate YAML circuits forward (values) and backward (gradients)."""
 
 
-MaxBytes = Annotated[
+_MaxBytes = Annotated[
     int, typer.Option("--max-bytes", min=1, metavar="BYTES", help="Refuse files larger than this many bytes.")
 ]
-CheckTolerance = Annotated[
+_CheckTolerance = Annotated[
     float,
     typer.Option("--check-tolerance", min=0.0, metavar="TOL", help="Relative+absolute tolerance of --check."),
 ]
@@ -84,7 +84,7 @@ Paths = Annotated[
         metavar="paths", help="Circuit files and folders (searched recursively; default: paths in pyproject.toml)."
     ),
 ]
-Exclude = Annotated[
+_Exclude = Annotated[
     list[str] | None,
     typer.Option(
         "--exclude",
@@ -125,7 +125,7 @@ def _given(paths: list[Path] | None) -> list[Path]:
 
 
 @app.command("eval")
-def eval_command(
+def _eval_command(
     path: Annotated[Path, typer.Argument(metavar="path", help="The circuit file ('-' reads it from stdin).")],
     set_: Annotated[
         list[str] | None,
@@ -135,7 +135,7 @@ def eval_command(
         bool, typer.Option("--expect", help="Check the file's expectations even with --set (skipped otherwise).")
     ] = False,
     check: Annotated[bool, typer.Option("--check", help="Compare gradients with centred finite differences.")] = False,
-    check_tolerance: CheckTolerance = DEFAULT_CHECK_TOLERANCE,
+    check_tolerance: _CheckTolerance = DEFAULT_CHECK_TOLERANCE,
     format_: Annotated[
         Format, typer.Option("--format", help="Output format (CSV as text with --inputs).")
     ] = Format.text,
@@ -144,7 +144,7 @@ def eval_command(
     ] = False,
     quiet: Quiet = False,
     wire: Wires = None,
-    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    max_bytes: _MaxBytes = DEFAULT_MAX_BYTES,
     inputs: Annotated[
         Path | None,
         typer.Option(
@@ -209,12 +209,12 @@ def eval_command(
 
 
 @app.command("check")
-def check_command(
+def _check_command(
     paths: Paths = None,
-    exclude: Exclude = None,
-    format_: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    exclude: _Exclude = None,
+    format_: Annotated[_CheckFormat, typer.Option("--format", help="Output format.")] = _CheckFormat.text,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show only errors and the summary.")] = False,
-    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    max_bytes: _MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Validate circuits (YAML, schema, wiring) without evaluating them, like a linter."""
     from engine.cli.checkview import run_check
@@ -225,7 +225,7 @@ def check_command(
 
 
 @app.command("watch")
-def watch_command(
+def _watch_command(
     paths: Paths = None,
     poll: Annotated[
         bool, typer.Option("--poll", help="Poll the filesystem instead of native events (network drives, containers).")
@@ -241,7 +241,7 @@ def watch_command(
     format_: Annotated[
         Format, typer.Option("--format", help="Output format (json: one object per line).")
     ] = Format.text,
-    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    max_bytes: _MaxBytes = DEFAULT_MAX_BYTES,
     graph: Annotated[
         Path | None,
         typer.Option(
@@ -268,7 +268,7 @@ def watch_command(
     )
 
 
-class BatchFormat(enum.StrEnum):
+class _BatchFormat(enum.StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
@@ -276,7 +276,7 @@ class BatchFormat(enum.StrEnum):
 
 
 @app.command("batch")
-def batch_command(
+def _batch_command(
     paths: Paths = None,
     jobs: Annotated[
         int | None,
@@ -291,9 +291,9 @@ def batch_command(
     check: Annotated[
         bool, typer.Option("--check", help="Also compare gradients with centred finite differences.")
     ] = False,
-    check_tolerance: CheckTolerance = DEFAULT_CHECK_TOLERANCE,
-    exclude: Exclude = None,
-    format_: Annotated[BatchFormat, typer.Option("--format", help="Report format.")] = BatchFormat.text,
+    check_tolerance: _CheckTolerance = DEFAULT_CHECK_TOLERANCE,
+    exclude: _Exclude = None,
+    format_: Annotated[_BatchFormat, typer.Option("--format", help="Report format.")] = _BatchFormat.text,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Text: list only the circuits that are not ok, then the summary.")
     ] = False,
@@ -325,7 +325,7 @@ def batch_command(
             help="Run on a Dask cluster ('local' starts one on this machine); needs the dask extra.",
         ),
     ] = None,
-    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    max_bytes: _MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Evaluate every circuit under PATHS in parallel; report for people (text) or CI (json, junit, github)."""
     import contextlib
@@ -404,7 +404,7 @@ app.command("serve")(serve_command)
 
 
 @app.command("schema")
-def schema_command() -> None:
+def _schema_command() -> None:
     """Print the JSON Schema of the circuit format."""
     from engine.format.model import json_schema_text
 

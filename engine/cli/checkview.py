@@ -23,7 +23,7 @@ from engine.format.files import discover
 from engine.result import Result, to_json
 
 
-def check_file(path: Path, max_bytes: int) -> Result:
+def _check_file(path: Path, max_bytes: int) -> Result:
     """The result of validating one file: ``ok`` (with its warnings) or ``invalid``."""
     started = time.perf_counter()
     where = str(path)
@@ -50,7 +50,7 @@ def run_check(
     files = discover(paths, exclude)
     if not files:
         raise UsageError("no circuit files found (looked for *.yaml and *.yml)", "check the paths and --exclude")
-    results = [check_file(file, max_bytes) for file in files]
+    results = [_check_file(file, max_bytes) for file in files]
     invalid = sum(1 for r in results if r.status == "invalid")
     if format_ == "json":
         report = BatchReport(

@@ -25,7 +25,7 @@ from typing import Any
 from engine.cli.usage import UsageError
 
 FILE = "pyproject.toml"
-SECTION = "tool.circuitflow"
+_SECTION = "tool.circuitflow"
 
 # key → (what it must be, the commands it applies to, each command's parameter name)
 _KEYS: dict[str, tuple[str, dict[str, str]]] = {
@@ -65,17 +65,17 @@ def default_map(start: Path | None = None) -> dict[str, dict[str, Any]]:
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise UsageError(f"'{_shown(path)}': [{SECTION}] must be a table", f"write it as a [{SECTION}] section")
+        raise UsageError(f"'{_shown(path)}': [{_SECTION}] must be a table", f"write it as a [{_SECTION}] section")
     defaults: dict[str, dict[str, Any]] = {}
     for key, value in section.items():
         if key not in _KEYS:
             raise UsageError(
-                f"'{_shown(path)}': unknown key '{key}' in [{SECTION}]", "allowed keys: " + ", ".join(_KEYS)
+                f"'{_shown(path)}': unknown key '{key}' in [{_SECTION}]", "allowed keys: " + ", ".join(_KEYS)
             )
         what, targets = _KEYS[key]
         checked = _check(key, value, path.parent)
         if checked is None:
-            raise UsageError(f"'{_shown(path)}': '{key}' in [{SECTION}] must be {what}, got {value!r}")
+            raise UsageError(f"'{_shown(path)}': '{key}' in [{_SECTION}] must be {what}, got {value!r}")
         for command, parameter in targets.items():
             defaults.setdefault(command, {})[parameter] = checked
     return defaults

@@ -21,7 +21,7 @@ from engine.errors import CircuitError, did_you_mean, printable
 from engine.format.reading import read_limited
 from engine.result import Result, fmt, to_json
 
-STDIN_NAME = "<stdin>"
+_STDIN_NAME = "<stdin>"
 """How a circuit read from standard input is named in messages."""
 
 
@@ -43,7 +43,7 @@ def run_eval(
     where, source = str(path), None
     if str(path) == STDIN:
         try:
-            where, source = STDIN_NAME, read_limited(sys.stdin.buffer, STDIN_NAME, max_bytes)
+            where, source = _STDIN_NAME, read_limited(sys.stdin.buffer, _STDIN_NAME, max_bytes)
         except CircuitError as error:
             render_issues(error.issues, sys.stderr)
             return ExitCode.FAILED

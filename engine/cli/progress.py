@@ -1,6 +1,6 @@
 """A progress bar on stderr for one long step (``eval --inputs``, ``eval --check``).
 
-It appears only on a terminal and only once the step has run for `DELAY` seconds,
+It appears only on a terminal and only once the step has run for `_DELAY` seconds,
 so quick runs and pipes never see it; it is cleared when the step ends.
 """
 
@@ -13,13 +13,13 @@ from typing import IO, Any
 
 from engine.cli.streams import is_terminal
 
-DELAY = 0.5
+_DELAY = 0.5
 """Seconds a step runs before its bar appears."""
 
 
 @contextmanager
 def delayed_bar(label: str, stream: IO[str]) -> Iterator[None]:
-    """Show a bar labelled `label` on `stream` while the block runs, after `DELAY` seconds, on a terminal."""
+    """Show a bar labelled `label` on `stream` while the block runs, after `_DELAY` seconds, on a terminal."""
     if not is_terminal(stream):
         yield
         return
@@ -43,7 +43,7 @@ def delayed_bar(label: str, stream: IO[str]) -> Iterator[None]:
                 bar.start()
                 state["shown"] = True
 
-    timer = threading.Timer(DELAY, show)
+    timer = threading.Timer(_DELAY, show)
     timer.daemon = True
     timer.start()
     try:

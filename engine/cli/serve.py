@@ -19,12 +19,12 @@ DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_SUBSCRIBERS = 100
 DEFAULT_DEBOUNCE_MS = 50
-EXTRA_MODULES = ("fastapi", "uvicorn", "sse_starlette")
+_EXTRA_MODULES = ("fastapi", "uvicorn", "sse_starlette")
 
 
-def missing_modules() -> list[str]:
+def _missing_modules() -> list[str]:
     """The modules of the ``serve`` extra that are not installed."""
-    return [name for name in EXTRA_MODULES if find_spec(name) is None]
+    return [name for name in _EXTRA_MODULES if find_spec(name) is None]
 
 
 def serve_command(
@@ -55,7 +55,7 @@ def serve_command(
     ] = False,
 ) -> None:
     """Serve a folder of circuits: an HTTP API, live events and a page to explore them, until Ctrl-C."""
-    missing = missing_modules()
+    missing = _missing_modules()
     if missing:
         print(f"error: circuit serve needs the 'serve' extra ({', '.join(missing)} not installed)", file=sys.stderr)
         print("  help: pip install 'circuitflow[serve]' (from a checkout: pip install -e '.[serve]')", file=sys.stderr)

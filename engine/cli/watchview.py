@@ -24,10 +24,10 @@ from engine.result import Result, fmt, to_json
 from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL
 from engine.watching.session import WatchEvent, WatchHandle, watch
 
-MAX_ROWS = 40
+_MAX_ROWS = 40
 """Larger circuits show the output and the wires that changed, not every wire."""
-CHANGED = "bold yellow"
-NEW = "green"
+_CHANGED = "bold yellow"
+_NEW = "green"
 
 
 class _Terminate(Exception):
@@ -108,10 +108,10 @@ def write_json(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
     out = stream or sys.stdout
     out.write(to_json(event.to_dict()) + "\n")
     out.flush()
-    write_issues(event, errors)
+    _write_issues(event, errors)
 
 
-def write_issues(event: WatchEvent, stream: IO[str] | None = None) -> None:
+def _write_issues(event: WatchEvent, stream: IO[str] | None = None) -> None:
     """The event's errors, failed checks and warnings as ``path:line:col: error[code] message`` + hint."""
     result = event.result
     issues = [i.at(event.path) for i in event.errors] if event.stale else result_issues(result) if result else []
@@ -142,7 +142,7 @@ def write_text(event: WatchEvent, stream: IO[str] | None = None, errors: IO[str]
     else:
         _table(out, result, event.previous if event.kind != "initial" else None, glyphs(stream or sys.stdout))
     (stream or sys.stdout).flush()
-    write_issues(event, errors)
+    _write_issues(event, errors)
 
 
 def _table(out: Any, result: Result, previous: Result | None, marks: Glyphs) -> None:
@@ -157,12 +157,12 @@ def _table(out: Any, result: Result, previous: Result | None, marks: Glyphs) -> 
     )
     order = [result.output or "", *(w for w in result.values if w != result.output)]
     changed = [w for w in order if previous is not None and _differs(result, previous, w, same_output)]
-    if len(order) <= MAX_ROWS:
+    if len(order) <= _MAX_ROWS:
         shown = order
     elif previous is None:
-        shown = order[:MAX_ROWS]
+        shown = order[:_MAX_ROWS]
     else:  # a large circuit: the output and what changed
-        shown = [result.output or "", *[w for w in changed if w != result.output]][:MAX_ROWS]
+        shown = [result.output or "", *[w for w in changed if w != result.output]][:_MAX_ROWS]
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("wire")
     table.add_column("value", justify="right")
@@ -215,7 +215,7 @@ def _cell(value: float | None, old: float | None, *, compare: bool, added: bool 
     from rich.text import Text
 
     if added:
-        return Text(f"{fmt(value)} (new)", style=NEW)
+        return Text(f"{fmt(value)} (new)", style=_NEW)
     if compare and old is not None and old != value:
-        return Text(f"{fmt(old)} {arrow} {fmt(value)}", style=CHANGED)
+        return Text(f"{fmt(old)} {arrow} {fmt(value)}", style=_CHANGED)
     return Text(fmt(value))

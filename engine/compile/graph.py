@@ -32,7 +32,7 @@ def structure_key(spec: CircuitSpec) -> str:
     return digest.hexdigest()
 
 
-def build_graph(spec: CircuitSpec) -> nx.DiGraph:
+def _build_graph(spec: CircuitSpec) -> nx.DiGraph:
     """The wiring as a DiGraph: a node per wire, an edge per (known) gate input."""
     graph = nx.DiGraph()
     graph.add_nodes_from(spec.inputs)
@@ -59,7 +59,7 @@ def build_program(spec: CircuitSpec, place: Placer, key: str | None = None) -> t
             cycles, a missing or ambiguous output, unknown wires in ``expect``).
     """
     errors = _check_names(spec, place)
-    graph = build_graph(spec)
+    graph = _build_graph(spec)
     try:
         order = [node for node in nx.topological_sort(graph) if node in spec.gates]
     except nx.NetworkXUnfeasible:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-GAP_X = 110.0  # between columns: room for the edge labels
-GAP_Y = 26.0  # between boxes of one column
-WAY_GAP = 12.0  # around a waypoint
+_GAP_X = 110.0  # between columns: room for the edge labels
+_GAP_Y = 26.0  # between boxes of one column
+_WAY_GAP = 12.0  # around a waypoint
 SWEEPS = 6
 
 
@@ -111,7 +111,7 @@ def layout(sizes: dict[str, tuple[float, float]], edges: Sequence[tuple[str, str
         chains.append(chain)
     _order(layers, chains)
     widths = [max((sizes[s.node][0] for s in layer if s.node is not None), default=0.0) for layer in layers]
-    lefts = [sum(widths[:k]) + GAP_X * k for k in range(n_layers)]
+    lefts = [sum(widths[:k]) + _GAP_X * k for k in range(n_layers)]
     _heights(layers)
     top = min((s.y - s.h / 2 for layer in layers for s in layer), default=0.0)
     boxes = {}
@@ -204,7 +204,7 @@ def _crossings(down: list[dict[int, list[int]]], positions: list[list[int]]) -> 
 
 
 def _gap(a: _Slot, b: _Slot) -> float:
-    gap = GAP_Y if a.node is not None and b.node is not None else WAY_GAP
+    gap = _GAP_Y if a.node is not None and b.node is not None else _WAY_GAP
     return (a.h + b.h) / 2 + gap
 
 

@@ -54,14 +54,14 @@ def draw(
             result's file can no longer be loaded.
         ValueError: an unknown `format`.
     """
-    render = renderer(format)
+    render = _renderer(format)
     if isinstance(subject, Result) and subject.status == "invalid":
         return render(_errors_scene(subject, notes))
     circuit, result = _pair(subject, result, inputs)
     return render(build_scene(circuit, result, focus, depth, whole=whole, notes=notes))
 
 
-def renderer(format: str) -> Callable[[Scene], str]:
+def _renderer(format: str) -> Callable[[Scene], str]:
     """The function that writes a scene in `format`.
 
     Raises:

@@ -20,23 +20,23 @@ from engine.result import fmt
 FONT = 13.0  # box text
 SMALL = 12.0  # edge labels, legend and captions: never smaller than this
 HEAD = 14.0  # the description under the title
-TITLE = 17.0
-CHAR = 0.62  # a monospace character's width, in ems (DejaVu Sans Mono is 0.602)
+_TITLE = 17.0
+_CHAR = 0.62  # a monospace character's width, in ems (DejaVu Sans Mono is 0.602)
 LINE = 18.0
-PAD = 9.0
-MARGIN = 24.0
-STUB = 20.0  # a left-out edge's stub (less than MARGIN, so the leftmost one stays inside)
-MONO = "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace"
-SANS = "system-ui, 'DejaVu Sans', Helvetica, Arial, sans-serif"
+_PAD = 9.0
+_MARGIN = 24.0
+_STUB = 20.0  # a left-out edge's stub (less than MARGIN, so the leftmost one stays inside)
+_MONO = "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace"
+_SANS = "system-ui, 'DejaVu Sans', Helvetica, Arial, sans-serif"
 
 POSITIVE = "#1d4ed8"
 NEGATIVE = "#c2410c"
 ZERO = "#94a3b8"
 
 _STYLE = f"""
-text {{ font-family: {MONO}; font-size: {FONT}px; fill: #0f172a; }}
-.title {{ font-family: {SANS}; font-size: {TITLE}px; font-weight: 700; }}
-.sub {{ font-family: {SANS}; font-size: {HEAD}px; fill: #334155; }}
+text {{ font-family: {_MONO}; font-size: {FONT}px; fill: #0f172a; }}
+.title {{ font-family: {_SANS}; font-size: {_TITLE}px; font-weight: 700; }}
+.sub {{ font-family: {_SANS}; font-size: {HEAD}px; fill: #334155; }}
 .cap, .legend text {{ font-size: {SMALL}px; fill: #334155; }}
 .cap.err {{ fill: #b91c1c; font-weight: 600; }}
 rect.box {{ fill: #ffffff; stroke: #64748b; stroke-width: 1.5; }}
@@ -69,16 +69,16 @@ def text(value: str) -> str:
 
 
 def _width(chars: int, size: float = FONT) -> float:
-    return chars * size * CHAR
+    return chars * size * _CHAR
 
 
 def node_size(node: Node) -> tuple[float, float]:
     """A box's width and height from what it shows."""
     if node.kind == "constant":
-        return _width(len(node.label)) + 2 * PAD, LINE + 2 * 4.0
+        return _width(len(node.label)) + 2 * _PAD, LINE + 2 * 4.0
     head = _width(len(node.label)) + (_width(len(node.op) + 2, SMALL) + 8 if node.op else 0)
     rows = [_width(6 + len(_number(node.value))), _width(6 + len(_number(node.grad)))]
-    return max(head, *rows, 70.0) + 2 * PAD, 3 * LINE + 2 * PAD - 4
+    return max(head, *rows, 70.0) + 2 * _PAD, 3 * LINE + 2 * _PAD - 4
 
 
 def _number(value: float | None) -> str:
@@ -98,13 +98,13 @@ def to_svg(scene: Scene) -> str:
     """The scene as an SVG document (a string, UTF-8 text)."""
     sizes = {node.id: node_size(node) for node in scene.nodes}
     placed = layout(sizes, [(e.source, e.target) for e in scene.edges])
-    width = max(placed.width + 2 * MARGIN, _legend_width(scene.output), *(_caption_width(c) for c in scene.caption))
-    head = _header(scene, width - 2 * MARGIN)
-    width = max(width, *(_width(len(line), TITLE if i == 0 else HEAD) + 2 * MARGIN for i, line in enumerate(head)))
-    top = MARGIN + LINE * len(head) + 12
-    legend_h = LEGEND_ROWS * (SMALL + 8) + 10
+    width = max(placed.width + 2 * _MARGIN, _legend_width(scene.output), *(_caption_width(c) for c in scene.caption))
+    head = _header(scene, width - 2 * _MARGIN)
+    width = max(width, *(_width(len(line), _TITLE if i == 0 else HEAD) + 2 * _MARGIN for i, line in enumerate(head)))
+    top = _MARGIN + LINE * len(head) + 12
+    legend_h = _LEGEND_ROWS * (SMALL + 8) + 10
     caption_h = (SMALL + 8) * len(scene.caption)
-    height = top + placed.height + 24 + caption_h + legend_h + MARGIN
+    height = top + placed.height + 24 + caption_h + legend_h + _MARGIN
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -116,8 +116,8 @@ def to_svg(scene: Scene) -> str:
     ]
     for i, line in enumerate(head):
         cls = "title" if i == 0 else "sub"
-        parts.append(f'<text class="{cls}" x="{MARGIN}" y="{MARGIN + 14 + LINE * i:.1f}">{text(line)}</text>\n')
-    parts.append(f'<g transform="translate({MARGIN:.0f} {top:.1f})">\n')
+        parts.append(f'<text class="{cls}" x="{_MARGIN}" y="{_MARGIN + 14 + LINE * i:.1f}">{text(line)}</text>\n')
+    parts.append(f'<g transform="translate({_MARGIN:.0f} {top:.1f})">\n')
     scale = max((abs(e.contribution) for e in scene.edges if e.contribution is not None), default=0.0)
     spots = _label_spots(scene.edges, placed.routes)
     labels = []
@@ -131,9 +131,9 @@ def to_svg(scene: Scene) -> str:
     y = top + placed.height + 24
     for line in scene.caption:
         err = " err" if "error[" in line or line.startswith(("gradient check", "value of", "gradient of")) else ""
-        parts.append(f'<text class="cap{err}" x="{MARGIN}" y="{y + SMALL:.1f}">{text(line)}</text>\n')
+        parts.append(f'<text class="cap{err}" x="{_MARGIN}" y="{y + SMALL:.1f}">{text(line)}</text>\n')
         y += SMALL + 8
-    parts.append(_legend(MARGIN, y + 6, scene.output))
+    parts.append(_legend(_MARGIN, y + 6, scene.output))
     parts.append("</svg>\n")
     return "".join(parts)
 
@@ -142,7 +142,7 @@ def _header(scene: Scene, width: float) -> list[str]:
     """The title, then the description wrapped to the picture's width (at least 60 characters a line)."""
     lines = [scene.name]
     if scene.description:
-        chars = max(60, int(width / (HEAD * CHAR)))
+        chars = max(60, int(width / (HEAD * _CHAR)))
         lines += textwrap.wrap(scene.description, chars) or [""]
     return lines
 
@@ -154,7 +154,7 @@ def _summary(scene: Scene) -> str:
 
 
 def _caption_width(line: str) -> float:
-    return _width(len(line), SMALL) + 2 * MARGIN
+    return _width(len(line), SMALL) + 2 * _MARGIN
 
 
 def _markers() -> str:
@@ -297,12 +297,12 @@ def _node(node: Node, box: Box, output: str) -> str:
         data += f' data-hidden-inputs="{node.hidden_inputs}" data-hidden-readers="{node.hidden_readers}"'
     rect = f'<rect class="box" x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" rx="6"/>'
     tip = _node_tip(node, output)
-    x, right = box.x + PAD, box.right - PAD
+    x, right = box.x + _PAD, box.right - _PAD
     if node.kind == "constant":
         cx, cy = box.x + box.w / 2, box.y + box.h / 2 + 4.5
         body = f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle">{text(node.label)}</text>'
         return f'<g class="{classes}"{data}><title>{text(tip)}</title>{rect}{body}</g>\n'
-    base = box.y + PAD + FONT - 1
+    base = box.y + _PAD + FONT - 1
     body = _stubs(node, box) + f'<text class="name" x="{x:.1f}" y="{base:.1f}">{text(node.label)}</text>'
     if node.op:
         pill = _width(len(node.op) + 2, SMALL)
@@ -325,10 +325,10 @@ def _node(node: Node, box: Box, output: str) -> str:
 def _stubs(node: Node, box: Box) -> str:
     """Short dashed lines (``+N``) where a neighbourhood's picture leaves out inputs or readers."""
     stubs = ""
-    y = box.y + box.h - PAD
+    y = box.y + box.h - _PAD
     for count, x0, x1, anchor in (
-        (node.hidden_inputs, box.x - STUB, box.x, "start"),
-        (node.hidden_readers, box.right, box.right + STUB, "end"),
+        (node.hidden_inputs, box.x - _STUB, box.x, "start"),
+        (node.hidden_readers, box.right, box.right + _STUB, "end"),
     ):
         if count:
             tx = x0 if anchor == "start" else x1
@@ -366,11 +366,11 @@ def _legend_lines(output: str) -> tuple[str, str]:
     )
 
 
-LEGEND_ROWS = 4
+_LEGEND_ROWS = 4
 
 
 def _legend_width(output: str) -> float:
-    return max(_width(len(line), SMALL) for line in _legend_lines(output)) + 2 * MARGIN
+    return max(_width(len(line), SMALL) for line in _legend_lines(output)) + 2 * _MARGIN
 
 
 def _legend(x: float, y: float, output: str) -> str:

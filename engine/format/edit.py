@@ -26,7 +26,7 @@ _NUMBER = re.compile(r"[-+]?(0x[0-9a-fA-F]+|0o[0-7]+|\.[0-9]+|[0-9]+(\.[0-9]*)?)
 _AFTER_NUMBER = frozenset(" \t\r\n,]}\x85\u2028\u2029")
 
 
-def number_text(value: float) -> str:
+def _number_text(value: float) -> str:
     """`value` as a YAML 1.2 number that reads back as exactly the same float."""
     text = repr(float(value))
     if resolve_plain(text) != value:  # pragma: no cover - repr of a finite float always reads back
@@ -80,7 +80,7 @@ def set_inputs(
                     )
                 ]
             )
-        edits.append((offset, end, number_text(value)))
+        edits.append((offset, end, _number_text(value)))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text

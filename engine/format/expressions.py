@@ -82,7 +82,7 @@ class _Token:
     at: int
 
 
-def tokenize(text: str) -> list[_Token]:
+def _tokenize(text: str) -> list[_Token]:
     """The expression's tokens, ending with an ``end`` token.
 
     Raises:
@@ -143,7 +143,7 @@ def parse(text: str) -> Node:
         ExprError: a syntax error, an unknown function, a wrong number of
             arguments, or an expression over the length or nesting limit.
     """
-    parser = _Parser(tokenize(text))
+    parser = _Parser(_tokenize(text))
     node = parser.expr(0)
     if parser.peek().kind != "end":
         raise parser.unexpected(parser.take())

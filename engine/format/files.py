@@ -15,7 +15,7 @@ from typing import Any, TextIO
 CIRCUIT_SUFFIXES = (".yaml", ".yml")
 
 
-def is_circuit_file(path: Path) -> bool:
+def _is_circuit_file(path: Path) -> bool:
     """A YAML file that is not hidden (editors' temp files often are)."""
     return path.suffix in CIRCUIT_SUFFIXES and not path.name.startswith(".")
 

@@ -36,7 +36,7 @@ from engine.format.scalars import resolve_plain
 from engine.format.validation import validate
 
 MAX_DEPTH = 64
-FULL_MAP_BELOW = 256 * 1024
+_FULL_MAP_BELOW = 256 * 1024
 """Files smaller than this (in characters) get a full source map while loading."""
 _MAX_CHAR_ISSUES = 10
 
@@ -174,7 +174,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # only in text that was decoded wron
 _TAB_INDENT = re.compile(r"(?:^|(?<=\r)) *(\t)[ \t]*\S", re.MULTILINE)
 
 
-def scan_text(text: str, path: str | None = None) -> list[Issue]:
+def _scan_text(text: str, path: str | None = None) -> list[Issue]:
     """Control characters and tab indentation, which YAML forbids, with positions."""
     issues: list[Issue] = []
     for match in _SURROGATE.finditer(text):
@@ -183,14 +183,14 @@ def scan_text(text: str, path: str | None = None) -> list[Issue]:
                 "encoding",
                 f"lone surrogate U+{ord(match.group()):04X} is not a character",
                 path,
-                *line_column(text, match.start()),
+                *_line_column(text, match.start()),
                 hint="the text was decoded wrongly; save the file as UTF-8",
             )
         )
         if len(issues) >= _MAX_CHAR_ISSUES:
             return issues
     for match in _CONTROL.finditer(text):
-        line, column = line_column(text, match.start())
+        line, column = _line_column(text, match.start())
         issues.append(
             Issue(
                 "control-char",
@@ -204,7 +204,7 @@ def scan_text(text: str, path: str | None = None) -> list[Issue]:
         if len(issues) >= _MAX_CHAR_ISSUES:
             break
     for match in _TAB_INDENT.finditer(text):
-        line, column = line_column(text, match.start(1))
+        line, column = _line_column(text, match.start(1))
         issues.append(
             Issue(
                 "tab-indent",
@@ -220,7 +220,7 @@ def scan_text(text: str, path: str | None = None) -> list[Issue]:
     return issues
 
 
-def line_column(text: str, offset: int) -> Position:
+def _line_column(text: str, offset: int) -> Position:
     """The 1-based line and column of `offset` in `text`.
 
     The one definition of a line used for every position: YAML 1.2's, where a line
@@ -480,12 +480,12 @@ def load_spec(
         SchemaError: the document does not follow the format (every issue at once,
             duplicate keys included).
     """
-    issues = scan_text(text, path)
+    issues = _scan_text(text, path)
     if issues:
         raise LoadError(issues)
     with paused_gc():
         # Large files keep no positions unless an issue must be placed (see SourceMap).
-        data, source, duplicates = parse_document(text, path, positions=len(text) < FULL_MAP_BELOW)
+        data, source, duplicates = parse_document(text, path, positions=len(text) < _FULL_MAP_BELOW)
         spec, problems = validate(data)
     placed = duplicates + [source.place(issue.at(path), loc, key=is_key) for loc, issue, is_key in problems]
     if spec is None and salvage is not None:

@@ -32,10 +32,10 @@ OptimizerName = Literal["sgd", "momentum", "adam"]
 Stopped = Literal["steps", "grad_norm", "fault"]
 STRATEGIES: tuple[Strategy, ...] = ("analytic", "numerical", "random")
 OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "momentum", "adam")
-MOMENTUM = 0.9
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-RELATIVE_STEP = 1e-6
+_MOMENTUM = 0.9
+_ADAM_BETAS = (0.9, 0.999)
+_ADAM_EPS = 1e-8
+_RELATIVE_STEP = 1e-6
 """Finite-difference step per parameter, relative to max(1, |value|)."""
 
 Objective = Callable[[Sequence[float], int, bool], tuple[float, Sequence[float] | None]]
@@ -79,8 +79,8 @@ class Adam:
     """``torch.optim.Adam(lr, betas, eps, weight_decay=0, amsgrad=False, maximize)``, single-tensor form."""
 
     lr: float
-    betas: tuple[float, float] = ADAM_BETAS
-    eps: float = ADAM_EPS
+    betas: tuple[float, float] = _ADAM_BETAS
+    eps: float = _ADAM_EPS
     maximize: bool = False
     t: int = 0
     m: list[float] = field(default_factory=list)
@@ -113,14 +113,14 @@ def make_optimizer(name: OptimizerName, lr: float, *, maximize: bool) -> Optimiz
     if name == "sgd":
         return SGD(lr, maximize=maximize)
     if name == "momentum":
-        return SGD(lr, MOMENTUM, maximize=maximize)
+        return SGD(lr, _MOMENTUM, maximize=maximize)
     if name == "adam":
         return Adam(lr, maximize=maximize)
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-def centred_gradient(
-    objective: Objective, params: Sequence[float], step: int, relative_step: float = RELATIVE_STEP
+def _centred_gradient(
+    objective: Objective, params: Sequence[float], step: int, relative_step: float = _RELATIVE_STEP
 ) -> list[float]:
     """``(f(p + h·e_i) − f(p − h·e_i)) / 2h`` for every parameter i, with h relative to |p_i|."""
     point = list(params)
@@ -232,7 +232,7 @@ def descend(
                 return Descent(points, "steps")
             value, grads = objective(params, k, strategy == "analytic")
             if grads is None:
-                grads = centred_gradient(objective, params, k)
+                grads = _centred_gradient(objective, params, k)
             reach(TracePoint(k, value, tuple(params), tuple(grads)))
             if until_grad_norm is not None and grad_norm(grads) < until_grad_norm:
                 return Descent(points, "grad_norm")

@@ -22,7 +22,7 @@ CodeTemplate = Callable[[Names], "str | None"]
 # one expression per argument, or a statement block adding into ``{d0}``, ``{d1}``, …
 GradTemplate = Callable[[Names, str, str], "tuple[str, ...] | str | None"]
 
-INLINE_ARITY = 32
+_INLINE_ARITY = 32
 """Widest n-ary add/mul written inline (``a + b + c``); wider gates call the op (the parser nests each ``+``)."""
 
 
@@ -66,7 +66,7 @@ def _unary(template: str) -> CodeTemplate:
 
 def _chain(operator: str) -> CodeTemplate:
     # Left-associative: ((a + b) + c), as the op table's left-to-right loop.
-    return lambda xs: f" {operator} ".join(xs) if len(xs) <= INLINE_ARITY else None
+    return lambda xs: f" {operator} ".join(xs) if len(xs) <= _INLINE_ARITY else None
 
 
 # Templates compare floats with float literals: CPython specialises float–float

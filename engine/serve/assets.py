@@ -16,33 +16,33 @@ from importlib.util import find_spec
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-PAGE = {
+_PAGE = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
     "/docs": ("docs.html", "text/html; charset=utf-8"),
     "/docs.js": ("docs.js", "text/javascript; charset=utf-8"),
 }
-SWAGGER = {
+_SWAGGER = {
     "/docs/swagger-ui-bundle.js": ("swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
     "/docs/swagger-ui.css": ("swagger-ui.css", "text/css; charset=utf-8"),
 }
-CACHE = "no-cache"  # revalidate: a new version of the page shows after an upgrade
+_CACHE = "no-cache"  # revalidate: a new version of the page shows after an upgrade
 
 
 def mount(app: FastAPI) -> None:
     """Add a GET route for every asset (hidden from the OpenAPI schema)."""
     page = resources.files("engine.serve") / "page"
-    for route, (name, media_type) in PAGE.items():
+    for route, (name, media_type) in _PAGE.items():
         _route(app, route, (page / name).read_bytes(), media_type)
     if find_spec("fastapi_offline") is not None:
         swagger = resources.files("fastapi_offline") / "static"
-        for route, (name, media_type) in SWAGGER.items():
+        for route, (name, media_type) in _SWAGGER.items():
             _route(app, route, (swagger / name).read_bytes(), media_type)
 
 
 def _route(app: FastAPI, route: str, content: bytes, media_type: str) -> None:
     async def asset() -> Response:
-        return Response(content, media_type=media_type, headers={"cache-control": CACHE})
+        return Response(content, media_type=media_type, headers={"cache-control": _CACHE})
 
     app.add_api_route(route, asset, methods=["GET"], include_in_schema=False, name=f"asset {route}")

@@ -31,13 +31,13 @@ from engine.result import Result
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 5.0
-INLINE_COST = 512
+_INLINE_COST = 512
 """Gate evaluations (gates × passes) cheap enough to run on the event loop itself."""
-PLAYGROUND = "<request>"
+_PLAYGROUND = "<request>"
 """The file name a circuit sent in a request body is reported under."""
 
 
-class TimedOut(Exception):
+class _TimedOut(Exception):
     """The work ran past the time limit."""
 
 
@@ -60,7 +60,7 @@ class Limits:
         Raises:
             TimedOut: the time limit passed (waiting for a free thread counts).
         """
-        if cost <= INLINE_COST:
+        if cost <= _INLINE_COST:
             return fn()
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.threads)
@@ -71,8 +71,8 @@ class Limits:
                     lambda: run_with_deadline(fn, self.timeout), limiter=limiter, abandon_on_cancel=True
                 )
             except Expired:
-                raise TimedOut from None
-        raise TimedOut
+                raise _TimedOut from None
+        raise _TimedOut
 
 
 def cost_of(circuit: Circuit, check: bool) -> int:
@@ -92,7 +92,7 @@ def what_if(circuit: Circuit, inputs: Mapping[str, float], check: bool) -> Resul
 
 def playground(text: bytes, check: bool) -> Result:
     """A circuit sent as YAML text, evaluated at its own inputs; nothing is stored."""
-    result, _ = evaluate_source(text, PLAYGROUND, check=check)
+    result, _ = evaluate_source(text, _PLAYGROUND, check=check)
     return result
 
 
@@ -101,8 +101,8 @@ async def timed(limits: Limits, fn: Callable[[], T], cost: int, path: str | None
     started = time.perf_counter()
     try:
         return await limits.call(fn, cost)
-    except TimedOut:
-        return timeout_result(path or PLAYGROUND, limits.timeout, (time.perf_counter() - started) * 1000)
+    except _TimedOut:
+        return timeout_result(path or _PLAYGROUND, limits.timeout, (time.perf_counter() - started) * 1000)
 
 
 def parse_overrides(query: Mapping[str, str], circuit: Circuit) -> dict[str, float]:

@@ -35,9 +35,9 @@ from engine.watching.session import WatchEvent, WatchHandle, watch
 DEFAULT_MAX_SUBSCRIBERS = 100
 BACKLOG = 1000
 """Events kept for subscribers that reconnect."""
-STATE_EVENTS = frozenset({"initial", "changed", "added", "removed"})
+_STATE_EVENTS = frozenset({"initial", "changed", "added", "removed"})
 """The watch events that change a circuit's state (and are passed on to subscribers)."""
-RETRY_MS = 1000
+_RETRY_MS = 1000
 """How long a browser waits before reconnecting a lost stream."""
 QUEUE_SIZE = 256
 """Events a subscriber may fall behind by before its stream is closed (it reconnects and resumes)."""
@@ -59,7 +59,7 @@ class StreamEvent:
 
 def encode(seq: int, kind: str, name: str, data: str, boot: str) -> StreamEvent:
     """The event, its frame encoded with its id ``<boot>-<seq>`` (and a reconnection delay of a second)."""
-    frame = ServerSentEvent(data=data, event=kind, id=f"{boot}-{seq}", retry=RETRY_MS).encode()
+    frame = ServerSentEvent(data=data, event=kind, id=f"{boot}-{seq}", retry=_RETRY_MS).encode()
     return StreamEvent(seq, kind, name, data, frame)
 
 
@@ -174,7 +174,7 @@ class Hub:
         self._started.set()
 
     def _on_event(self, event: WatchEvent) -> None:
-        if event.kind not in STATE_EVENTS:
+        if event.kind not in _STATE_EVENTS:
             return  # e.g. ``rearmed``: the folder is back; its circuits follow as ``added``
         if event.kind == "removed":
             gone = self._names.forget(event.path)

@@ -10,7 +10,7 @@ from engine.drawing.picture import draw
 from engine.drawing.trace import trace as chain_rule
 from engine.result import Result
 
-STALE_NOTE = "the file is broken now: this is its last good version"
+_STALE_NOTE = "the file is broken now: this is its last good version"
 
 
 def svg(circuit: Circuit, inputs: Mapping[str, float], *, stale: bool = False) -> str:
@@ -21,7 +21,7 @@ def svg(circuit: Circuit, inputs: Mapping[str, float], *, stale: bool = False) -
     Raises:
         CircuitError: an input override is unknown or not finite.
     """
-    return draw(circuit, inputs=dict(inputs) or None, notes=[STALE_NOTE] if stale else [])
+    return draw(circuit, inputs=dict(inputs) or None, notes=[_STALE_NOTE] if stale else [])
 
 
 def trace(circuit: Circuit, result: Result) -> list[dict[str, Any]]:

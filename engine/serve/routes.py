@@ -47,16 +47,16 @@ from engine.serve.schemas import (
 )
 from engine.serve.state import CircuitState
 
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 # The what-if route reads its name and body itself (a `Direct` route); the schema says what declared
 # parameters would.
-QUESTION_SCHEMA = EvaluateRequest.model_json_schema()
-NAME_PARAMETER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "title": "Name"}}
-QUESTION_HINT = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
-DRAW_COST = 8
+_QUESTION_SCHEMA = EvaluateRequest.model_json_schema()
+_NAME_PARAMETER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "title": "Name"}}
+_QUESTION_HINT = 'send JSON like {"inputs": {"x": 1.5}, "check": false}'
+_DRAW_COST = 8
 """A picture costs about as much as this many evaluations (layout and text) — where it runs, see `Limits.call`."""
-PING_SECONDS = 15
-SEND_TIMEOUT = 30.0
+_PING_SECONDS = 15
+_SEND_TIMEOUT = 30.0
 """Seconds a subscriber may leave an event unread before its stream is closed."""
 
 
@@ -64,7 +64,7 @@ class JSONText(Response):
     media_type = "application/json"
 
 
-class Direct(APIRoute):
+class _Direct(APIRoute):
     """A route whose endpoint takes the request and returns the response itself.
 
     FastAPI's parameter solving and response handling are skipped: on the
@@ -92,8 +92,8 @@ def _result(data: dict[str, Any], broken: bool) -> JSONText:
     return JSONText(dumps(data), 422 if broken else 200)
 
 
-PROBLEM: dict[int | str, dict[str, Any]] = {404: {"model": ProblemModel, "description": "No circuit of that name."}}
-REFUSED: dict[int | str, dict[str, Any]] = {
+_PROBLEM: dict[int | str, dict[str, Any]] = {404: {"model": ProblemModel, "description": "No circuit of that name."}}
+_REFUSED: dict[int | str, dict[str, Any]] = {
     422: {"model": ResultModel, "description": "Invalid request or circuit: the result with located errors."}
 }
 
@@ -145,12 +145,12 @@ def _what_if_route(app: FastAPI, hub: Hub, limits: Limits) -> None:
         "/api/circuits/{name}/evaluate",
         evaluate_circuit,
         methods=["POST"],
-        route_class_override=Direct,
+        route_class_override=_Direct,
         response_model=ResultModel,
-        responses={**PROBLEM, **REFUSED},
+        responses={**_PROBLEM, **_REFUSED},
         openapi_extra={
-            "parameters": [NAME_PARAMETER],
-            "requestBody": {"content": {"application/json": {"schema": QUESTION_SCHEMA}}},
+            "parameters": [_NAME_PARAMETER],
+            "requestBody": {"content": {"application/json": {"schema": _QUESTION_SCHEMA}}},
         },
         tags=["circuits"],
     )
@@ -169,7 +169,7 @@ def _read_routes(app: FastAPI, hub: Hub) -> None:
         """Every circuit: name, path, status, value, output, error count, last change time."""
         return JSONText(dumps([hub.states[name].summary() for name in sorted(hub.states)]))
 
-    @app.get("/api/circuits/{name}", response_model=CircuitModel, responses=PROBLEM, tags=["circuits"])
+    @app.get("/api/circuits/{name}", response_model=CircuitModel, responses=_PROBLEM, tags=["circuits"])
     async def get_circuit(name: str) -> JSONText:
         """The circuit's result (as ``circuit eval --format json``), inputs with their file values, gates, docs."""
         find(hub, name)
@@ -183,7 +183,7 @@ def _playground_route(app: FastAPI, limits: Limits) -> None:
         "/api/evaluate",
         response_model=ResultModel,
         responses={
-            **REFUSED,
+            **_REFUSED,
             413: {"model": ProblemModel, "description": "The body is over the limit."},
             415: {"model": ProblemModel, "description": "The body is not YAML."},
         },
@@ -198,7 +198,7 @@ def _playground_route(app: FastAPI, limits: Limits) -> None:
     async def evaluate_text(request: Request, check: bool = False) -> JSONText:
         """A circuit's YAML text evaluated at its own inputs; nothing is stored (the playground)."""
         kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if kind not in YAML_TYPES:
+        if kind not in _YAML_TYPES:
             return _problem(
                 415, "not-yaml", f"expected a YAML body, got '{kind:.60}'", "send Content-Type: application/yaml"
             )
@@ -214,8 +214,8 @@ def _graph_route(app: FastAPI, hub: Hub, limits: Limits) -> None:
         "/api/circuits/{name}/graph.svg",
         responses={
             200: {"content": {"image/svg+xml": {}}, "description": "The picture."},
-            **PROBLEM,
-            **REFUSED,
+            **_PROBLEM,
+            **_REFUSED,
         },
         response_class=Response,
         tags=["circuits"],
@@ -233,7 +233,7 @@ def _graph_route(app: FastAPI, hub: Hub, limits: Limits) -> None:
         drawing = await timed(
             limits,
             lambda: picture.svg(circuit, overrides, stale=state.stale),
-            DRAW_COST * cost_of(circuit, False),
+            _DRAW_COST * cost_of(circuit, False),
             circuit.path,
         )
         if isinstance(drawing, Result):
@@ -266,8 +266,8 @@ def _events_route(app: FastAPI, hub: Hub) -> None:
             )
         return EventSourceResponse(
             _stream(hub, missed, subscriber),
-            ping=PING_SECONDS,
-            send_timeout=SEND_TIMEOUT,
+            ping=_PING_SECONDS,
+            send_timeout=_SEND_TIMEOUT,
             headers={"cache-control": "no-store"},
             background=BackgroundTask(hub.unsubscribe, subscriber),
         )
@@ -276,7 +276,7 @@ def _events_route(app: FastAPI, hub: Hub) -> None:
 def _question(body: bytes) -> EvaluateRequest:
     """The what-if question in a request body (empty: the file's inputs).
 
-    Read here rather than by FastAPI's body machinery (see `QUESTION_SCHEMA`).
+    Read here rather than by FastAPI's body machinery (see `_QUESTION_SCHEMA`).
 
     Raises:
         RequestValidationError: the body is not a question (answered with 422).
@@ -304,7 +304,7 @@ async def _stream(hub: Hub, missed: list[StreamEvent], subscriber: Subscriber) -
 
 def _unreadable(issues: list[Issue]) -> JSONText:
     """A request the API cannot read, as an ``invalid`` result (422)."""
-    issues = issues or [request_error("body", "invalid", QUESTION_HINT)]
+    issues = issues or [request_error("body", "invalid", _QUESTION_HINT)]
     return JSONText(dumps(Result(None, "request", "invalid", errors=tuple(issues)).to_dict()), 422)
 
 
@@ -322,7 +322,7 @@ def add_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         if error.status_code == 400:  # a body that is not even text (FastAPI's "error parsing the body")
-            return _unreadable([request_error("body", "not valid UTF-8 JSON", QUESTION_HINT)])
+            return _unreadable([request_error("body", "not valid UTF-8 JSON", _QUESTION_HINT)])
         code = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(error.status_code, "refused")
         return _problem(error.status_code, code, str(error.detail).lower())
 
@@ -330,7 +330,7 @@ def add_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         return _unreadable(
             [
-                request_error(_where(item.get("loc", ())), item.get("msg", "invalid"), QUESTION_HINT)
+                request_error(_where(item.get("loc", ())), item.get("msg", "invalid"), _QUESTION_HINT)
                 for item in error.errors()
             ]
         )

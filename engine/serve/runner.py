@@ -27,8 +27,8 @@ from sse_starlette.sse import AppStatus
 from engine.serve.app import ServeConfig, create_app
 from engine.serve.hub import Hub
 
-GRACE_SECONDS = 5
-LOOPBACK_NAMES = ("localhost",)
+_GRACE_SECONDS = 5
+_LOOPBACK_NAMES = ("localhost",)
 
 
 class _Server(uvicorn.Server):
@@ -57,9 +57,9 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def is_loopback(host: str) -> bool:
+def _is_loopback(host: str) -> bool:
     """Only this machine can reach `host`."""
-    if host.lower() in LOOPBACK_NAMES:
+    if host.lower() in _LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -67,7 +67,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def url_of(host: str, port: int) -> str:
+def _url_of(host: str, port: int) -> str:
     """The page's URL (``localhost`` for a wildcard address: the browser cannot open ``0.0.0.0``)."""
     bare = host.strip("[]")
     if bare in ("0.0.0.0", "::", ""):
@@ -103,7 +103,7 @@ def server_config(app: Any) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=GRACE_SECONDS,
+        timeout_graceful_shutdown=_GRACE_SECONDS,
         ws="none",
     )
 
@@ -118,7 +118,7 @@ def serve_folder(config: ServeConfig, port: int, *, open_browser: bool = False, 
     if not config.root.exists():
         print(f"error: no such file or folder: '{config.root}'", file=sys.stderr)
         return 2
-    if not is_loopback(config.host):
+    if not _is_loopback(config.host):
         print(
             f"warning: serving on {config.host}: anyone on the network can read and evaluate these circuits",
             file=sys.stderr,
@@ -136,7 +136,7 @@ def serve_folder(config: ServeConfig, port: int, *, open_browser: bool = False, 
     # the event streams are ended by the hub itself (see _Server), not cut off by sse-starlette's own
     # shutdown watcher, which would race with it and leave a response unfinished
     AppStatus.enable_automatic_graceful_drain = False
-    url = url_of(config.host, bound_port)
+    url = _url_of(config.host, bound_port)
     with sock:
         asyncio.run(_serve(server, sock, hub, url, open_browser, out))
     if not server.started:

@@ -29,23 +29,23 @@ from engine.errors import Issue
 from engine.serve.schemas import dumps
 
 DEFAULT_MAX_BODY = 1024 * 1024
-LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-WILDCARDS = frozenset({"0.0.0.0", "::", ""})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSP = (
+_LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 # Three headers, on every response: each one costs the server a validation per response, and the
 # policy's frame-ancestors already does what X-Frame-Options would
-HEADERS = [
-    (b"content-security-policy", CSP.encode()),
+_HEADERS = [
+    (b"content-security-policy", _CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
 
 
-class BodyTooLarge(HTTPException):
+class _BodyTooLarge(HTTPException):
     """A request body over the limit (raised while reading it; the app answers 413)."""
 
     def __init__(self, limit: int) -> None:
@@ -71,11 +71,11 @@ def host_name(header: str) -> str | None:
 
 def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
     """The Host names accepted: localhost names, the bound address, and `extra`."""
-    names = {*LOCAL_NAMES, bound.strip("[]").lower(), *(name.lower() for name in extra)}
+    names = {*_LOCAL_NAMES, bound.strip("[]").lower(), *(name.lower() for name in extra)}
     return frozenset(names - {""})
 
 
-def is_ip(name: str) -> bool:
+def _is_ip(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -91,7 +91,7 @@ class Guard:
     ) -> None:
         self.app = app
         self.hosts = allowed_hosts(bound, extra_hosts)
-        self.any_ip = bound.strip("[]") in WILDCARDS
+        self.any_ip = bound.strip("[]") in _WILDCARDS
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,7 +109,7 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                message["headers"] = [*message.get("headers", []), *_HEADERS]
             await send(message)
 
         received = 0
@@ -120,12 +120,12 @@ class Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise BodyTooLarge(self.max_body)
+                    raise _BodyTooLarge(self.max_body)
             return message
 
         try:
             await self.app(scope, receive_limited, send_with_headers)
-        except BodyTooLarge as error:
+        except _BodyTooLarge as error:
             if started:
                 raise
             await _problem(send, 413, "body-too-large", str(error.detail), _body_hint(self.max_body))
@@ -135,14 +135,14 @@ class Guard:
         host = host_name(raw.decode("latin-1")) if raw is not None else None
         if host is None:
             return 400, "bad-host", "the request has no valid Host header", "send Host: localhost"
-        if host not in self.hosts and not (self.any_ip and is_ip(host)):
+        if host not in self.hosts and not (self.any_ip and _is_ip(host)):
             return (
                 421,
                 "unknown-host",
                 f"this service does not answer to the name '{host:.100}'",
                 "use http://localhost or the address it was started on, or start it with --allow-host NAME",
             )
-        if method not in SAFE_METHODS and _cross_origin(headers, raw or b""):
+        if method not in _SAFE_METHODS and _cross_origin(headers, raw or b""):
             return 403, "cross-origin", "a request from another origin may not change anything here", "use the page"
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
@@ -179,7 +179,7 @@ async def _problem(send: Send, status: int, code: str, message: str, hint: str) 
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *HEADERS,
+                *_HEADERS,
             ],
         }
     )

@@ -38,7 +38,7 @@ from engine.result import Result
 
 UpdateKind = Literal["added", "changed", "removed"]
 
-MAX_CACHE_WEIGHT = 500_000
+_MAX_CACHE_WEIGHT = 500_000
 """Wires plus steps of the programs a `ProgramCache` keeps (tens of MB at most)."""
 
 
@@ -72,7 +72,7 @@ class ProgramCache:
         weight: the total weight of the programs held.
     """
 
-    def __init__(self, size: int = 256, max_weight: int = MAX_CACHE_WEIGHT) -> None:
+    def __init__(self, size: int = 256, max_weight: int = _MAX_CACHE_WEIGHT) -> None:
         self._size = size
         self._max_weight = max_weight
         self._programs: OrderedDict[str, tuple[Program, tuple[tuple[Issue, Loc, bool], ...]]] = OrderedDict()

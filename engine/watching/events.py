@@ -39,7 +39,7 @@ from typing import Any
 
 DEFAULT_DEBOUNCE_MS = 50
 DEFAULT_POLL_INTERVAL = 0.25
-MIN_MAX_WAIT_MS = 500
+_MIN_MAX_WAIT_MS = 500
 _DROPPING_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".orig", "___jb_tmp___", "___jb_old___")
 
 
@@ -209,7 +209,7 @@ class Watcher:
         """
         self._roots = [self._root(Path(raw)) for raw in roots]
         quiet = max(debounce_ms, 0.0) / 1000
-        max_wait = max_wait_ms / 1000 if max_wait_ms is not None else max(MIN_MAX_WAIT_MS / 1000, 10 * quiet)
+        max_wait = max_wait_ms / 1000 if max_wait_ms is not None else max(_MIN_MAX_WAIT_MS / 1000, 10 * quiet)
         self._debouncer = Debouncer(quiet, max(max_wait, quiet))
         self._on_batch = on_batch
         self._on_start = on_start

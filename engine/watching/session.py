@@ -34,8 +34,8 @@ from engine.watching.catalog import Catalog, Update
 from engine.watching.events import DEFAULT_DEBOUNCE_MS, DEFAULT_POLL_INTERVAL, Batch, Watcher
 
 EventKind = Literal["initial", "changed", "added", "removed", "rearmed"]
-SETTLE_ATTEMPTS = 3
-MIN_SETTLE_S = 0.02
+_SETTLE_ATTEMPTS = 3
+_MIN_SETTLE_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +177,7 @@ class _Reloader:
         return [self.catalog.remove(p) for p in [str(path), *self.catalog.below(path)]]
 
     def _reload(self, path: Path) -> Update | None:
-        return self.catalog.reload(path, lambda: self._settled(path), SETTLE_ATTEMPTS)
+        return self.catalog.reload(path, lambda: self._settled(path), _SETTLE_ATTEMPTS)
 
     def _settled(self, path: Path) -> bytes | LoadError | None:
         """After a broken read: the bytes once the file has been quiet, or None if more
@@ -236,7 +236,7 @@ def watch(
     """
     roots = [Path(p) for p in paths]
     catalog = Catalog(max_bytes=max_bytes, roots=roots)
-    reloader = _Reloader(roots, on_event, catalog, max(debounce_ms / 1000, MIN_SETTLE_S))
+    reloader = _Reloader(roots, on_event, catalog, max(debounce_ms / 1000, _MIN_SETTLE_S))
     watcher = Watcher(
         roots,
         reloader.batch,
