@@ -98,7 +98,7 @@ def startup_ms(argv: list[str], runs: int = 15) -> float:
 def measure(name: str, folder: Path, count: int, repeat: int) -> dict[str, float]:
     import engine
     from engine.batching.runner import ONE_PER_TASK
-    from engine.circuit import evaluate_file
+    from engine.evaluating import evaluate_file
 
     files = sorted(folder.glob("*.yaml"))
     best = best_times(

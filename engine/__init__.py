@@ -24,9 +24,10 @@ from engine.version import __version__
 
 if TYPE_CHECKING:
     from engine.batching.runner import BatchReport, batch
-    from engine.circuit import Circuit, evaluate_file, load_circuit, parse_circuit
+    from engine.circuit import Circuit, load_circuit, parse_circuit
     from engine.drawing.picture import draw
     from engine.errors import CircuitError, EvaluationError, GraphError, Issue, LoadError, SchemaError
+    from engine.evaluating import evaluate_file
     from engine.ops import OPS, Op
     from engine.optimizing import OptimizeResult
     from engine.result import Check, Result
@@ -38,7 +39,7 @@ _LAZY = {
     "BatchReport": "engine.batching.runner",
     "batch": "engine.batching.runner",
     "Circuit": "engine.circuit",
-    "evaluate_file": "engine.circuit",
+    "evaluate_file": "engine.evaluating",
     "load_circuit": "engine.circuit",
     "parse_circuit": "engine.circuit",
     "draw": "engine.drawing.picture",

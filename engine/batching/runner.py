@@ -36,7 +36,8 @@ from typing import Any
 
 from engine.batching.tasks import chunk_outcome, evaluate_chunk, evaluate_task, outcome
 from engine.batching.workers import WorkerPool
-from engine.circuit import DEFAULT_CHECK_TOLERANCE, read_source
+from engine.circuit import DEFAULT_CHECK_TOLERANCE
+from engine.evaluating import read_source
 from engine.format.files import common_folder, discover
 from engine.format.loader import DEFAULT_MAX_BYTES
 from engine.result import STATUSES, Result

@@ -29,8 +29,9 @@ from typing import Any
 from pebble import ProcessExpired
 
 from engine.batching.deadline import Expired, run_with_deadline
-from engine.circuit import DEFAULT_CHECK_TOLERANCE, evaluate_file
+from engine.circuit import DEFAULT_CHECK_TOLERANCE
 from engine.errors import Issue
+from engine.evaluating import evaluate_file
 from engine.result import Result
 
 

@@ -13,11 +13,11 @@ from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
-from engine.circuit import evaluate_file
 from engine.cli.progress import delayed_bar
 from engine.cli.render import render_issues, render_result
 from engine.cli.usage import STDIN, ExitCode, UsageError, require_paths
 from engine.errors import CircuitError, did_you_mean, printable
+from engine.evaluating import evaluate_file
 from engine.format.reading import read_limited
 from engine.result import Result, fmt, to_json
 

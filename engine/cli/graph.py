@@ -137,10 +137,10 @@ def explained(
     path: Path, overrides: dict[str, float], check: bool, tolerance: float, max_bytes: int, *, as_json: bool
 ) -> tuple[Result, str]:
     """``eval --explain``: the result, and the text to print (the derivation, or JSON with a ``trace``)."""
-    from engine.circuit import evaluate_source, read_source
     from engine.cli.plain import checks_summary
     from engine.drawing.explain import explain
     from engine.drawing.trace import trace
+    from engine.evaluating import evaluate_source, read_source
     from engine.result import to_json
 
     source = read_source(str(path), max_bytes)

@@ -24,8 +24,9 @@ import anyio.to_thread
 
 from engine.batching.deadline import Expired, run_with_deadline
 from engine.batching.tasks import timeout_result
-from engine.circuit import Circuit, evaluate_source
+from engine.circuit import Circuit
 from engine.errors import CircuitError, Issue
+from engine.evaluating import evaluate_source
 from engine.result import Result
 
 T = TypeVar("T")

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from engine.circuit import Circuit, evaluate_source
+from engine.circuit import Circuit
 from engine.compile.graph import Placer, build_program, structure_key
 from engine.errors import Issue, LoadError
+from engine.evaluating import evaluate_source
 from engine.format.compose import Uses
 from engine.format.files import common_folder
 from engine.format.model import CircuitSpec, Loc

@@ -17,7 +17,7 @@ from workerkit import busy_child, child_pids
 import engine
 from engine.batching.runner import Chunking, run_files
 from engine.batching.workers import WorkerPool
-from engine.circuit import evaluate_file
+from engine.evaluating import evaluate_file
 from engine.result import Result
 
 #: Everything in one chunk: with a window of one task and tail 1, the first chunk takes all files.

@@ -19,7 +19,7 @@ from workerkit import busy_child, child_pids
 import engine
 from engine.batching.runner import BatchReport, InlineExecutor
 from engine.batching.tasks import evaluate_task
-from engine.circuit import evaluate_file
+from engine.evaluating import evaluate_file
 
 
 def first_failures(report: BatchReport) -> list[str]:
