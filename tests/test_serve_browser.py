@@ -39,7 +39,22 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f'inputs:\n  x: {{value: 1, doc: "{XSS}"}}\n'
         f'gates:\n  f: {{op: mul, in: [x, 2], doc: "{XSS}"}}\noutput: f\n'
     )
+    (root / "wide.yaml").write_text(wide_circuit(200))
     return root
+
+
+def wide_circuit(gates: int) -> str:
+    """A circuit of `gates` gates over three inputs: each gate reads the wires one and three before
+    it (and sometimes a constant, whose edge has no gradient), through ops whose numbers stay finite."""
+    ops = ["add", "mul", "tanh", "sub", "max", "add", "sigmoid", "mul"]
+    lines = ["inputs: {a: 0.5, b: -1.25, c: 2}", "gates:"]
+    wires = ["a", "b", "c"]
+    for k in range(gates):
+        op, left, right = ops[k % len(ops)], wires[-1], wires[-3]
+        args = [left] if op in ("tanh", "sigmoid") else [left, right, 0.5] if op == "mul" else [left, right]
+        lines.append(f"  g{k}: {{op: {op}, in: [{', '.join(map(str, args))}]}}")
+        wires.append(f"g{k}")
+    return "\n".join([*lines, f"output: g{gates - 1}", ""])
 
 
 @pytest.fixture(scope="module")
@@ -199,4 +214,71 @@ def test_the_api_docs_work_offline(page: Any, server: Server) -> None:
     page.wait_for_selector(".swagger-ui .info .title")
     assert str(page.locator(".swagger-ui .info .title").text_content()).startswith("circuitflow")
     page.get_by_text("/api/circuits/{name}/evaluate", exact=True).wait_for()
+    assert page.errors == [] and page.outside == []
+
+
+def short(x: float) -> str:
+    """An edge's label, as the picture writes it (engine.drawing.svg.short)."""
+    return f"{x:.4g}"
+
+
+def full(x: float) -> str:
+    """A box's number, as the picture writes it (engine.result.fmt)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+PICTURE_NUMBERS = """() => {
+  const svg = document.querySelector('#picture svg');
+  const boxes = {};
+  for (const g of svg.querySelectorAll('g.node[data-wire]')) {
+    const [v, d] = [g.querySelector('text.value'), g.querySelector('text.grad')];
+    if (v) boxes[g.dataset.wire] = [v.textContent, d.textContent, d.getAttribute('class')];
+  }
+  const labels = {};
+  for (const t of svg.querySelectorAll('text.label')) {
+    labels[`${t.dataset.from} ${t.dataset.to} ${t.dataset.position}`] = t.textContent;
+  }
+  return {boxes, labels, width: svg.querySelector('g.edge path').getAttribute('stroke-width')};
+}"""
+
+
+def sign(x: float) -> str:
+    return "zero" if not x else "pos" if x > 0 else "neg"
+
+
+def test_a_what_if_renumbers_the_picture_in_the_frame_that_shows_the_table(page: Any, server: Server) -> None:
+    # the fresh picture from the server is held back: the numbers the picture shows when the
+    # table shows the answer were written by the page, in the same animation frame, as Python would
+    choose(page, "wide")
+    page.wait_for_selector("#picture svg g.node[data-wire='g199']")
+    held: list[Any] = []
+    page.route("**/graph.svg*", lambda route: held.append(route))
+    page.locator('.input[data-input="a"] .number').fill("0.7")
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.post("/api/circuits/wide/evaluate", json={"inputs": {"a": 0.7}, "explain": True}).json()
+    wait_cell(page, "g199", "value", fmt(answer["value"]))
+    shown = page.evaluate(PICTURE_NUMBERS)
+    for _ in range(200):  # the page asked for a fresh picture: its request is held until released below
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    wires = answer["values"]
+    assert len(wires) == 203 and shown["boxes"] == {
+        w: [full(wires[w]), full(answer["grads"][w]), f"grad {sign(answer['grads'][w])}"] for w in wires
+    }
+    links = answer["trace"]
+    assert len(links) == 350 and shown["labels"] == {
+        f"{link['from']} {link['to']} {link['position']}": short(link["contribution"]) for link in links
+    }
+    applied = page.evaluate("performance.getEntriesByName('what-if applied').length")
+    assert applied >= 1
+    page.evaluate("document.querySelector('#picture svg').dataset.renumbered = 'yes'")
+    for route in held:
+        route.continue_()
+    page.unroute("**/graph.svg*")
+    # the server's picture, when it comes, shows the very same numbers
+    page.wait_for_selector("#picture svg:not([data-renumbered])")
+    assert page.evaluate(PICTURE_NUMBERS) == shown
     assert page.errors == [] and page.outside == []

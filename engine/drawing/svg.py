@@ -257,6 +257,7 @@ def _label(edge: Edge, spot: _Rect) -> str:
     x, y = (spot[0] + spot[2]) / 2, spot[3] - 3.5
     return (
         f'<text class="label {_sign(c)}" data-from="{text(edge.source)}" data-to="{text(edge.target)}" '
+        f'data-position="{edge.position}" '
         f'x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{text(short(c))}</text>'
     )
 
@@ -279,7 +280,8 @@ def _edge(edge: Edge, route: Route, scale: float, output: str) -> str:
             tip += f"\n{edge.note}"
     data = f' data-contribution="{c!r}"' if c is not None else ""
     return (
-        f'<g class="edge" data-from="{text(edge.source)}" data-to="{text(edge.target)}"{data}>'
+        f'<g class="edge" data-from="{text(edge.source)}" data-to="{text(edge.target)}" '
+        f'data-position="{edge.position}"{data}>'
         f"<title>{text(tip)}</title>"
         f'<path d="{_path(route.points)}" stroke="{colour}" stroke-width="{width:.2f}"{dash} '
         f'marker-end="url(#arrow-{sign})"/></g>\n'

@@ -254,19 +254,29 @@ async function ask() {
   const inputs = Object.fromEntries(whatIfOf(name));
   const seq = ++state.sent;
   state.inFlight = true;
-  drawLatest(seq);
   try {
     const { body } = await getJSON(`/api/circuits/${encodeURIComponent(name)}/evaluate`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ inputs }),
+      body: JSON.stringify({ inputs, explain: true }), // the trace gives the picture's edges their numbers
     });
     if (seq > state.applied && state.selected === name) {
       state.applied = seq;
-      requestAnimationFrame(() => renderResult(body, state.detail));
+      const answered = performance.now();
+      requestAnimationFrame(() => {
+        const started = performance.now();
+        renderResult(body, state.detail);
+        renumberPicture(body);
+        // Style and layout happen now rather than after this callback (the frame does them either
+        // way), so the user timings below include them; benchmarks/bench_page.py reads the timings.
+        void $("circuit").offsetHeight;
+        performance.measure("what-if applied", { start: started });
+        performance.measure("what-if answered to applied", { start: answered });
+      });
     }
   } finally {
     state.inFlight = false;
+    drawLatest(seq); // after the numbers: drawing takes the server longer than evaluating
     if (state.pending) {
       state.pending = false;
       ask();
@@ -298,7 +308,10 @@ function renderResult(result, detail) {
       $("problems-title").textContent = "These inputs cannot be evaluated";
       $("errors").replaceChildren(...result.errors.map((issue) => issueItem(issue, result.path, "error")));
     }
-    if (!result || !detail.last_good) tbody.replaceChildren();
+    if (!result || !detail.last_good) {
+      tbody.replaceChildren();
+      delete tbody.dataset.rows;
+    }
     return;
   }
   if (!detail.stale) {
@@ -307,7 +320,15 @@ function renderResult(result, detail) {
   circuit.dataset.value = String(result.value);
   $("output").textContent = `${result.output} = ${fmt(result.value)}`;
   $("grad-head").textContent = `∂${result.output}/∂wire`;
-  const rows = Object.keys(result.values).map((wire) => {
+  const wires = Object.keys(result.values);
+  const rowsKey = [detail.name, ...wires.map((w) => `${w}\t${detail.gates[w]?.op}\t${detail.docs[w]}`)].join("\n");
+  if (tbody.dataset.rows === rowsKey) {
+    renumberRows(tbody, result); // the same rows: only their numbers change
+    renderChecks(result);
+    return;
+  }
+  tbody.dataset.rows = rowsKey;
+  const rows = wires.map((wire) => {
     const row = el("tr");
     row.dataset.wire = wire;
     const gate = detail.gates[wire];
@@ -324,6 +345,35 @@ function renderResult(result, detail) {
   });
   tbody.replaceChildren(...rows);
   renderChecks(result);
+}
+
+function renumberRows(tbody, result) {
+  for (const row of tbody.rows) {
+    const wire = row.dataset.wire;
+    const grad = result.grads[wire];
+    setText(row.cells[2], fmt(result.values[wire]));
+    setText(row.cells[3], fmt(grad));
+    setClass(row.cells[3], `num grad ${grad < 0 ? "neg" : grad > 0 ? "pos" : ""}`);
+  }
+}
+
+// A number's text and class are only written when they change, and a text is changed in place:
+// a frame then lays out only the numbers that moved.
+function setText(element, text) {
+  const node = element.firstChild;
+  if (node && node.nodeType === Node.TEXT_NODE && !node.nextSibling) {
+    if (node.data !== text) node.data = text;
+  } else {
+    element.textContent = text;
+  }
+}
+
+function setClass(element, name) {
+  if (element.getAttribute("class") !== name) element.setAttribute("class", name);
+}
+
+function setAttr(element, name, value) {
+  if (element.getAttribute(name) !== value) element.setAttribute(name, value);
 }
 
 function renderChecks(result) {
@@ -349,6 +399,7 @@ async function refreshPicture(seq) {
   const name = detail.name;
   const query = new URLSearchParams();
   for (const [input, value] of whatIfOf(name)) query.set(input, String(value));
+  const asked = performance.now();
   const response = await fetch(`/api/circuits/${encodeURIComponent(name)}/graph.svg?${query}`);
   const text = await response.text();
   if (state.selected !== name || seq < state.pictured) return;
@@ -363,7 +414,117 @@ async function refreshPicture(seq) {
   requestAnimationFrame(() => {
     box.replaceChildren(svg);
     box.classList.toggle("is-greyed", Boolean(state.detail && state.detail.stale));
+    partsOf(svg); // found now, so that the next what-if's frame only writes numbers
+    performance.measure("picture asked to shown", { start: asked });
   });
+}
+
+// The picture's numbers follow a what-if in the same frame as the table: every box's value and
+// gradient, every edge's label, colour and width, written as the server writes them (engine/drawing/svg.py).
+// Its layout is the server's, so the fresh picture asked for in parallel replaces this one when it comes.
+function renumberPicture(result) {
+  const svg = $("picture").querySelector("svg");
+  if (!svg || broken(result)) return;
+  const parts = partsOf(svg);
+  for (const [wire, node, valueText, gradText] of parts.nodes) {
+    if (!(wire in result.values)) continue;
+    const [value, grad] = [result.values[wire], result.grads[wire]];
+    setAttr(node, "data-value", pyRepr(value));
+    setAttr(node, "data-grad", pyRepr(grad));
+    if (valueText) setText(valueText, pyFull(value));
+    if (gradText) {
+      setText(gradText, pyFull(grad));
+      setClass(gradText, `grad ${signOf(grad)}`);
+    }
+  }
+  if (result.trace) renumberEdges(parts, result.trace);
+}
+
+// The elements a what-if renumbers, found once per picture.
+const pictureParts = new WeakMap();
+const edgeKey = (from, to, position) => `${from}\u0000${to}\u0000${position}`;
+function partsOf(svg) {
+  if (!pictureParts.has(svg)) {
+    const key = (el) => edgeKey(el.dataset.from, el.dataset.to, el.dataset.position);
+    pictureParts.set(svg, {
+      nodes: [...svg.querySelectorAll("g.node[data-wire]")].map((g) => [g.dataset.wire, g, g.querySelector("text.value"), g.querySelector("text.grad")]),
+      edges: new Map([...svg.querySelectorAll("g.edge")].map((g) => [key(g), [g, g.querySelector("path")]])),
+      labels: new Map([...svg.querySelectorAll("text.label")].map((t) => [key(t), t])),
+      colours: Object.fromEntries(["pos", "neg", "zero"].map((sign) => [sign, svg.querySelector(`#arrow-${sign} path`)?.getAttribute("fill")])),
+    });
+  }
+  return pictureParts.get(svg);
+}
+
+function renumberEdges(parts, trace) {
+  const scale = Math.max(0, ...trace.map((link) => Math.abs(link.contribution)));
+  for (const link of trace) {
+    const id = edgeKey(link.from, link.to, link.position);
+    const [edge, label, c, sign] = [parts.edges.get(id), parts.labels.get(id), link.contribution, signOf(link.contribution)];
+    if (edge) {
+      const [group, path] = edge;
+      setAttr(group, "data-contribution", pyRepr(c));
+      setAttr(path, "stroke", parts.colours[sign]);
+      setAttr(path, "stroke-width", (scale === 0 ? 1.25 : 1.25 + 3.75 * Math.sqrt(Math.abs(c) / scale)).toFixed(2));
+      setAttr(path, "marker-end", `url(#arrow-${sign})`);
+    }
+    if (label) {
+      setText(label, pyShort(c));
+      setClass(label, `label ${sign}`);
+    }
+  }
+}
+
+const signOf = (x) => (!x ? "zero" : x > 0 ? "pos" : "neg");
+
+// Python's repr of a float: the shortest digits that read back as the same number, in fixed
+// notation for exponents −4 … 15, else d.ddde±XX.
+function pyRepr(x) {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mantissa, power] = x.toExponential().split("e");
+  return placed(mantissa, Number(power), -4, 16, true);
+}
+
+// engine.result.fmt: repr without a trailing ".0".
+const pyFull = (x) => pyRepr(x).replace(/\.0$/, "");
+
+// Python's f"{x:.4g}": four significant digits, trailing zeros dropped.
+function pyShort(x) {
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  let [mantissa, power] = x.toExponential(3).split("e");
+  const [shortest, exactPower] = x.toExponential().split("e");
+  const digits = shortest.replace("-", "").replace(".", "");
+  if (digits.length === 5 && digits.endsWith("5") && Number(digits[3]) % 2 === 0 && isExact(x, digits, Number(exactPower) - 4)) {
+    // exactly halfway: Python rounds to the even digit, toExponential away from zero
+    [mantissa, power] = [`${x < 0 ? "-" : ""}${digits[0]}.${digits.slice(1, 4)}`, exactPower];
+  }
+  return placed(mantissa.replace(/\.?0+$/, ""), Number(power), -4, 4, false);
+}
+
+// Whether x is exactly the decimal digits × 10^power (not just its nearest double).
+function isExact(x, digits, power) {
+  const m = BigInt(digits);
+  const size = Math.abs(x);
+  if (power >= 0) return Number.isInteger(size) && BigInt(size) === m * 10n ** BigInt(power);
+  const five = 5n ** BigInt(-power);
+  const scaled = size * 2 ** -power; // exact: a power of two
+  return m % five === 0n && Number.isInteger(scaled) && BigInt(scaled) === m / five;
+}
+
+// Digits "-d.ddd" times 10^power, fixed when low <= power < high, else with an exponent.
+function placed(mantissa, power, low, high, keepPoint) {
+  const sign = mantissa.startsWith("-") ? "-" : "";
+  const digits = mantissa.replace("-", "").replace(".", "");
+  if (power < low || power >= high) {
+    const head = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${head}e${power < 0 ? "-" : "+"}${String(Math.abs(power)).padStart(2, "0")}`;
+  }
+  let text;
+  if (power < 0) text = `0.${"0".repeat(-power - 1)}${digits}`;
+  else if (digits.length > power + 1) text = `${digits.slice(0, power + 1)}.${digits.slice(power + 1)}`;
+  else text = digits + "0".repeat(power + 1 - digits.length) + (keepPoint ? ".0" : "");
+  return sign + text;
 }
 
 function cleanSvg(text) {
