@@ -1,5 +1,5 @@
 """``python -m engine`` is the ``circuit`` command."""
 
-from engine.cli.app import console_main
+from engine.cli.process import console_main
 
 console_main()

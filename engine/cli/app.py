@@ -8,10 +8,10 @@ diagnostics to stderr; no user error ever prints a traceback. Defaults come from
 ``[tool.circuitflow]`` in ``pyproject.toml`` (`engine.cli.config`); flags override them.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typer reads every command's annotations on each
+# run, and objects cost it far less than strings it must evaluate (part of the start-up figure).
 
 import enum
-import gc
 import math
 import sys
 from pathlib import Path
@@ -250,9 +250,11 @@ def _watch_command(
     ] = None,
 ) -> None:
     """Evaluate circuits, then re-evaluate each one on every save until Ctrl-C."""
+    from engine.cli.process import steady
     from engine.cli.usage import require_paths
     from engine.cli.watchview import run_watch
 
+    steady()
     paths = _given(paths)
     require_paths(paths)
     raise typer.Exit(
@@ -335,9 +337,11 @@ def _batch_command(
     from engine.batching.runner import batch
     from engine.batching.workers import WorkersFailed
     from engine.cli import batchview
+    from engine.cli.process import steady
     from engine.cli.usage import require_paths, write_failed
     from engine.format.files import discover, write_output
 
+    steady()
     paths = _given(paths)
     require_paths(paths)
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
@@ -489,14 +493,3 @@ def _io_error(exc: OSError) -> int:
     except OSError:
         pass
     return ExitCode.USAGE
-
-
-def console_main() -> None:
-    """Console-script entry point (like pytest's): exits with `main`'s code."""
-    code = main()
-    # At exit the interpreter's last garbage collections walk every object the
-    # imports built (~40 ms for pydantic's and networkx's); nothing is left to
-    # collect that matters, so they are frozen out of those passes.
-    # Kept for its measured saving: docs/performance.md, section "internals".
-    gc.freeze()
-    sys.exit(code)

@@ -6,7 +6,8 @@ An invalid file gets its located errors and exit 1, as with ``eval``; a circuit
 whose evaluation faults still gets its picture, the faulting gate marked, and exit 1.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typer reads every command's annotations on each
+# run, and objects cost it far less than strings it must evaluate (part of the start-up figure).
 
 import dataclasses
 import enum
@@ -95,7 +96,7 @@ def graph_command(
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
 
 
-def graph_writer(folder: Path) -> Callable[[WatchEvent], None]:
+def graph_writer(folder: Path) -> Callable[["WatchEvent"], None]:
     """What ``watch --graph FOLDER`` does after each event: rewrite ``FOLDER/<circuit>.svg`` atomically.
 
     A broken file keeps the picture of its last good result, captioned as stale; a
@@ -104,7 +105,7 @@ def graph_writer(folder: Path) -> Callable[[WatchEvent], None]:
     """
     from engine.format.files import write_atomic
 
-    def write(event: WatchEvent) -> None:
+    def write(event: "WatchEvent") -> None:
         target = folder / f"{Path(event.path).stem}.svg"
         try:
             if event.kind == "removed" or event.result is None:
@@ -117,7 +118,7 @@ def graph_writer(folder: Path) -> Callable[[WatchEvent], None]:
     return write
 
 
-def _watched_picture(event: WatchEvent) -> str:
+def _watched_picture(event: "WatchEvent") -> str:
     from engine.drawing.picture import draw
     from engine.errors import CircuitError
 

@@ -6,7 +6,8 @@ or JSON), and on request writes the trace (CSV or JSON), a plot (`engine.cli.plo
 and the final parameters back into the file.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typer reads every command's annotations on each
+# run, and objects cost it far less than strings it must evaluate (part of the start-up figure).
 
 import enum
 import math
@@ -177,7 +178,7 @@ def _run(
     return 0 if result.ok else 1
 
 
-def _check_writable(circuit: Circuit, params: Mapping[str, float]) -> None:
+def _check_writable(circuit: "Circuit", params: Mapping[str, float]) -> None:
     """--write changes numbers of this file only: a sub-circuit's parameter lives elsewhere."""
     from engine.errors import CircuitError, Issue
 
@@ -197,7 +198,7 @@ def _check_writable(circuit: Circuit, params: Mapping[str, float]) -> None:
 
 
 @contextmanager
-def _progress(settings: dict[str, Any], stream: Any) -> Iterator[Callable[[TracePoint], None] | None]:
+def _progress(settings: dict[str, Any], stream: Any) -> Iterator[Callable[["TracePoint"], None] | None]:
     """A rich progress bar on `stream` once a run has lasted half a second (on a terminal only)."""
     if not (hasattr(stream, "isatty") and stream.isatty()):
         yield None
@@ -219,7 +220,7 @@ def _progress(settings: dict[str, Any], stream: Any) -> Iterator[Callable[[Trace
     started = time.monotonic()
     shown = [False, 0.0]  # whether the bar is up, and when it was last updated
 
-    def on_point(point: TracePoint) -> None:
+    def on_point(point: "TracePoint") -> None:
         now = time.monotonic()
         if now - shown[1] < 0.05 or now - started < _PROGRESS_AFTER:
             return  # updating costs more than a step of a small circuit: ~20 times a second is plenty
@@ -240,7 +241,7 @@ def _progress(settings: dict[str, Any], stream: Any) -> Iterator[Callable[[Trace
             bar.stop()
 
 
-def _render(result: OptimizeResult, output: str, data: Path | None) -> None:
+def _render(result: "OptimizeResult", output: str, data: Path | None) -> None:
     from rich.table import Table
 
     from engine.cli.render import console
@@ -270,7 +271,7 @@ def _render(result: OptimizeResult, output: str, data: Path | None) -> None:
     out.print(f"stopped {stopped}{norm}", markup=False)
 
 
-def _write_trace(result: OptimizeResult, target: Path) -> None:
+def _write_trace(result: "OptimizeResult", target: Path) -> None:
     import csv
     import io
     import json
