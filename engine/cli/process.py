@@ -3,11 +3,10 @@
 A command first imports what it uses — typer, pydantic, networkx, yaml and the engine: tens of
 thousands of objects that live until the process ends — and Python's cyclic collector walks them
 again and again while they are built, finding nothing. So the process starts with a young
-generation large enough that start-up runs no collection; a command that runs on (watch, serve,
-batch) calls `steady` once its modules are imported, which freezes what start-up built out of
-every later collection and restores the usual thresholds; and at exit everything is frozen out
-of the interpreter's final collections. Both are kept for measured savings: docs/performance.md,
-section "internals". In-process use (`engine.cli.app.main`, the tests) never changes the collector.
+generation large enough that start-up runs no collection, and a command that runs on (watch,
+serve, batch) calls `steady` once its modules are imported, which restores the usual thresholds.
+Kept for its measured saving: docs/performance.md, section "internals". In-process use
+(`engine.cli.app.main`, the tests) never changes the collector.
 """
 
 from __future__ import annotations
@@ -28,17 +27,12 @@ def console_main() -> None:
     gc.set_threshold(_START_THRESHOLD, *_USUAL[1:])
     from engine.cli.app import main
 
-    code = main()
-    # The interpreter's last collections at exit would walk every object the imports built,
-    # with nothing left to collect that matters.
-    gc.freeze()
-    sys.exit(code)
+    sys.exit(main())
 
 
 def steady() -> None:
-    """For a command that runs on: what start-up built is frozen, and collections are as usual."""
+    """For a command that runs on: collections as usual from now on."""
     global _starting
     if _starting:
         _starting = False
-        gc.freeze()
         gc.set_threshold(*_USUAL)
