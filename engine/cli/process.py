@@ -3,10 +3,11 @@
 A command first imports what it uses — typer, pydantic, networkx, yaml and the engine: tens of
 thousands of objects that live until the process ends — and Python's cyclic collector walks them
 again and again while they are built, finding nothing. So the process starts with a young
-generation large enough that start-up runs no collection, and a command that runs on (watch,
-serve, batch) calls `steady` once its modules are imported, which restores the usual thresholds.
-Kept for its measured saving: docs/performance.md, section "internals". In-process use
-(`engine.cli.app.main`, the tests) never changes the collector.
+generation large enough that start-up runs no collection, and at exit everything is frozen out
+of the interpreter's last collection (which would walk it all once more); a command that runs on
+(watch, serve, batch) calls `steady` once its modules are imported, which restores the usual
+thresholds. Kept for the saving measured on `circuit eval` of the seed: docs/performance.md,
+section "internals". In-process use (`engine.cli.app.main`, the tests) never changes the collector.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def console_main() -> None:
     gc.set_threshold(_START_THRESHOLD, *_USUAL[1:])
     from engine.cli.app import main
 
-    sys.exit(main())
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def steady() -> None:
