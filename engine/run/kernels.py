@@ -77,20 +77,26 @@ def _mul_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Posi
 
 
 def _pick(np: Any, xs: Sequence[Array], better: str) -> Array:
-    # Like builtin max/min: a later input replaces the winner only if strictly better.
-    compare = getattr(np, better)
-    return functools.reduce(lambda acc, x: np.where(compare(x, acc), x, acc), xs)
+    # Like builtin max/min: a later input replaces the winner only if strictly better. numpy's
+    # maximum and minimum give their second operand on a tie (±0 included), so the winner goes second.
+    pick = np.maximum if better == "greater" else np.minimum
+    return functools.reduce(lambda acc, x: pick(x, acc), xs)
 
 
-def _tie_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Positions) -> list[Array]:
-    if len(xs) == 2:  # the share is 1, ½ on a tie, else 0: y equals a exactly where a is not beaten by b
-        a, b = xs
-        tie = 0.5 * np.equal(a, b)
-        return [gy * (np.not_equal(xs[1 - p], y) + tie) for p in positions]
-    hits = [np.equal(x, y) for x in xs]
-    count = functools.reduce(np.add, [h.astype(float) for h in hits])
-    share = 1.0 / count
-    return [gy * np.where(hits[p], share, 0.0) for p in positions]
+def _tie_grad(better: str) -> Callable[[Any, Sequence[Array], Array, Array, Positions], list[Array]]:
+    """max's (``greater``) or min's (``less``) gradient: the winner's share is 1, each of k tied ones 1/k."""
+
+    def grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Positions) -> list[Array]:
+        if len(xs) == 2:  # a's share is 1, ½ on a tie, else 0; b's is what is left (exact in these values)
+            a, b = xs
+            first = np.where(np.equal(a, b), 0.5, getattr(np, better)(a, b))
+            return [gy * (first if p == 0 else 1.0 - first) for p in positions]
+        hits = [np.equal(x, y) for x in xs]
+        count = functools.reduce(np.add, [h.astype(float) for h in hits])
+        share = 1.0 / count
+        return [gy * np.where(hits[p], share, 0.0) for p in positions]
+
+    return grad
 
 
 def _sigmoid(np: Any, a: Array) -> Array:
@@ -137,9 +143,11 @@ KERNELS: dict[str, Kernel] = {
         lambda np, a: np.abs(a),
         _each(lambda np, xs, y: np.where(xs[0] > 0.0, 1.0, np.where(xs[0] < 0.0, -1.0, 0.0))),
     ),
-    "max": Kernel(lambda np, *xs: _pick(np, xs, "greater"), _tie_grad),
-    "min": Kernel(lambda np, *xs: _pick(np, xs, "less"), _tie_grad),
+    "max": Kernel(lambda np, *xs: _pick(np, xs, "greater"), _tie_grad("greater")),
+    "min": Kernel(lambda np, *xs: _pick(np, xs, "less"), _tie_grad("less")),
     "sigmoid": Kernel(_sigmoid, _each(lambda np, xs, y: y * (1.0 - y))),
     "tanh": Kernel(lambda np, a: np.tanh(a), _each(lambda np, xs, y: 1.0 - y * y)),
-    "relu": Kernel(lambda np, a: np.where(a > 0.0, a, 0.0), _each(lambda np, xs, y: np.where(xs[0] > 0.0, 1.0, 0.0))),
+    # maximum gives its second operand on a tie: relu(−0) is +0, as in the scalar op; the partial
+    # is a boolean array, which multiplies as 1 and 0
+    "relu": Kernel(lambda np, a: np.maximum(a, 0.0), _each(lambda np, xs, y: np.greater(xs[0], 0.0))),
 }
