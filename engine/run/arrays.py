@@ -10,7 +10,8 @@ constants only is computed once, by the op's scalar function. Non-finite values
 are found afterwards, cheaply:
 
 * forward, only ops that are not `Op.total` can turn finite inputs into a
-  non-finite result, so the sum of their outputs is checked;
+  non-finite result, so the sum of their outputs is checked (those that
+  `engine.run.finite` shows to be checked anyway where they are read are left out);
 * backward, every gradient contribution is the upstream gradient times a local
   partial (kernels multiply, never mask), so a non-finite gradient anywhere
   reaches an input's gradient; only those are checked.
@@ -44,6 +45,7 @@ from typing import Any
 from engine.ops import Op
 from engine.program import Program, Step
 from engine.run import interpreter
+from engine.run.finite import checked_values
 from engine.run.interpreter import DomainFault
 from engine.run.kernels import KERNELS
 
@@ -124,12 +126,13 @@ def run_arrays(
     shared = [lane and isinstance(v, float) for v in values[:n_in]] + [False] * len(steps)
     shared += [True] * len(program.constants)
     checked = np.zeros(n)
+    to_check = set(checked_values(program))
     grads: list[Array] = [None] * program.n_slots
     with np.errstate(all="ignore"):
         for step in steps[: program.live]:
             y = values[step.out] = _forward(np, step, values, shared)
             shared[step.out] = isinstance(y, float)
-            if not step.op.total:
+            if step.out in to_check:
                 np.add(checked, y, out=checked)
         if backward:
             _backward(np, program, values, grads, shared, n, all_grads, lane)

@@ -18,10 +18,11 @@ not reach the output are left to `interpreter.forward_dead`.
   `Op.total` can turn finite numbers into non-finite ones, and a non-finite
   gradient flows down to the inputs unless a statement template (max, min,
   relu: `MASKING`) passes it to no input, so checking the sum of those ops'
-  values, of the inputs' gradients and of masking gates' gradients finds any
-  non-finite number. Then — or on any arithmetic exception — the
-  interpreter reruns the evaluation and locates and reports the fault exactly
-  (or finds none: an overflowing sum).
+  values (less the ones an add, sub or mul carries on: `engine.run.finite`), of
+  the inputs' gradients and of masking gates' gradients finds any non-finite
+  number. Then — or on any arithmetic exception — the interpreter reruns the
+  evaluation and locates and reports the fault exactly (or finds none: an
+  overflowing sum).
 * Safety: nothing written in a circuit file reaches the generated source as
   text. Wires are numbered locals (``v3``, ``g3``) or list indexes, ops come
   from the op table's own templates, and constants are emitted as the repr of
@@ -46,6 +47,7 @@ from typing import Any
 
 from engine.program import Program, Step
 from engine.run import interpreter
+from engine.run.finite import checked_values
 from engine.run.templates import TEMPLATES
 
 CHUNK = 5000
@@ -81,7 +83,7 @@ class Compiled:
             None; it also returns the numbers to check (see `run`).
         chunks: generator functions ``c(V, G)``, one per chunk of steps, in order (large
             programs). A chunk's first step runs its forward (writing its gates' values
-            into V) and yields its values to check (gates of ops that are not total); its
+            into V) and yields its values to check (`engine.run.finite.checked_values`); its
             second runs its backward on the same locals (accumulating gradients into G)
             and yields its gradients to check (what it sent to literal constants, and its
             masking gates').
@@ -176,11 +178,6 @@ def _zeros(slots: Iterator[int] | Sequence[int], namer: _Namer) -> Iterator[str]
         yield f"    {' = '.join(names[start : start + 250])} = 0.0"
 
 
-def _checked_values(program: Program) -> list[int]:
-    """Slots of live gates whose op can turn finite inputs into a non-finite result."""
-    return [step.out for step in program.steps[: program.live] if not step.op.total]
-
-
 def _masks(step: Step) -> bool:
     template = TEMPLATES.get(step.op.name)
     return template is not None and template.masks
@@ -220,7 +217,7 @@ def _fused_source(program: Program, globals_: dict[str, object]) -> str:
     first_dead, n_wires = program.n_inputs + program.live, len(program.wires)
     values = [namer.value(s) if not first_dead <= s < n_wires else "0.0" for s in range(program.n_slots)]
     grads = [namer.g(s) if s in touched else "0.0" for s in range(program.n_slots)]
-    checked = [values[s] for s in _checked_values(program)] + [grads[s] for s in _checked_grads(program)]
+    checked = [values[s] for s in checked_values(program)] + [grads[s] for s in _checked_grads(program)]
     lines.append(f"    return [{', '.join(values)}], [{', '.join(grads)}], ({''.join(c + ', ' for c in checked)})")
     return "\n".join(lines) + "\n"
 
@@ -266,6 +263,7 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
     n_in = program.n_inputs
     steps = program.steps
     backward = set(_backward_steps(program))  # live steps with a partial to take
+    to_check = set(checked_values(program))  # values whose sum shows any forward fault
     for start in range(0, program.live, chunk):
         stop = min(start + chunk, program.live)
         lo, hi = n_in + start, n_in + stop  # this chunk's gate slots
@@ -279,7 +277,7 @@ def _chunk_sources(program: Program, chunk: int, globals_: dict[str, object]) ->
         lines += _load("V", reads, namer.v)
         lines += [_forward_line(program, i, namer, globals_) for i in range(start, stop)]
         lines += _store("V", own, namer.v)
-        checked = [namer.v(steps[i].out) for i in range(start, stop) if not steps[i].op.total]
+        checked = [namer.v(steps[i].out) for i in range(start, stop) if steps[i].out in to_check]
         lines.append(f"    yield ({''.join(v + ', ' for v in checked)})")
         lines += _load("G", [*sent, *own], namer.g)
         lines.append("    _k = 0.0")

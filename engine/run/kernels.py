@@ -106,9 +106,8 @@ def _sigmoid(np: Any, a: Array) -> Array:
     np.negative(e, out=e)
     np.exp(e, out=e)
     y = e + 1.0
-    positive = a >= 0.0
-    np.divide(1.0, y, out=y, where=positive)
-    return np.divide(e, y, out=y, where=~positive)
+    np.copyto(e, 1.0, where=a >= 0.0)  # the numerator: 1 for a ≥ 0, e^a below
+    return np.divide(e, y, out=y)
 
 
 def _pow_grad(np: Any, xs: Sequence[Array], y: Array, gy: Array, positions: Positions) -> list[Array]:
