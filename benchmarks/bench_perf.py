@@ -347,17 +347,17 @@ def check_batch(name: str, reference: tuple[Any, list[Any]], other: tuple[Any, l
 def startup_section(figures: dict[str, Any], repeats: int) -> None:
     seed = ROOT / "circuits" / "seed.yaml"
 
-    def median_run(argv: list[str]) -> float:
-        return statistics.median(run_child(argv)[0] for _ in range(repeats))
-
-    figures.update(
-        {
-            "startup_s": median_run([str(CIRCUIT), "eval", str(seed)]),
-            "help_s": median_run([str(CIRCUIT), "--help"]),
-            "bare_import_s": median_run([sys.executable, "-c", "import yaml, pydantic, networkx"]),
-            "bare_python_s": median_run([sys.executable, "-c", "pass"]),
-        }
-    )
+    commands = {
+        "startup_s": [str(CIRCUIT), "eval", str(seed)],
+        "help_s": [str(CIRCUIT), "--help"],
+        "bare_import_s": [sys.executable, "-c", "import yaml, pydantic, networkx"],
+        "bare_python_s": [sys.executable, "-c", "pass"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):  # round after round, so that a busy moment weighs on every command alike
+        for name, argv in commands.items():
+            times[name].append(run_child(argv)[0])
+    figures.update({name: statistics.median(runs) for name, runs in times.items()})
 
 
 def ns(x: float | None) -> str:
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of repeats per measurement")
     parser.add_argument("--no-subprocess", action="store_true", help="skip one-shot, memory and start-up")
-    parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--startup-repeats", type=int, default=15)
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     add_docs_option(parser)
     args = parser.parse_args(argv)
