@@ -136,7 +136,6 @@ def run_arrays(
                 np.add(checked, y, out=checked)
         if backward:
             _backward(np, program, values, grads, shared, n, all_grads, lane)
-        bad = ~np.isfinite(checked)
         every = False  # a shared slot's sum is not finite: which sample is unknown
         for slot in range(n_in):
             g = grads[slot]
@@ -144,8 +143,9 @@ def run_arrays(
                 continue
             if shared[slot]:
                 every = every or not math.isfinite(g)
-            else:
-                bad |= ~np.isfinite(g)
+            else:  # one pass: a non-finite gradient makes the sum non-finite too
+                np.add(checked, g, out=checked)
+        bad = ~np.isfinite(checked)
     kept = range(len(program.wires)) if all_grads else range(n_in)
     zeros = None
     for slot in kept if backward else ():

@@ -421,7 +421,8 @@ async function refreshPicture(seq) {
 
 // The picture's numbers follow a what-if in the same frame as the table: every box's value and
 // gradient, every edge's label, colour and width, written as the server writes them (engine/drawing/svg.py).
-// Its layout is the server's, so the fresh picture asked for in parallel replaces this one when it comes.
+// Its layout, hover texts and data attributes are the server's: the fresh picture asked for once the
+// numbers are in replaces this one when it comes.
 function renumberPicture(result) {
   const svg = $("picture").querySelector("svg");
   if (!svg || broken(result)) return;
@@ -429,8 +430,6 @@ function renumberPicture(result) {
   for (const [wire, node, valueText, gradText] of parts.nodes) {
     if (!(wire in result.values)) continue;
     const [value, grad] = [result.values[wire], result.grads[wire]];
-    setAttr(node, "data-value", pyRepr(value));
-    setAttr(node, "data-grad", pyRepr(grad));
     if (valueText) setText(valueText, pyFull(value));
     if (gradText) {
       setText(gradText, pyFull(grad));
@@ -463,7 +462,6 @@ function renumberEdges(parts, trace) {
     const [edge, label, c, sign] = [parts.edges.get(id), parts.labels.get(id), link.contribution, signOf(link.contribution)];
     if (edge) {
       const [group, path] = edge;
-      setAttr(group, "data-contribution", pyRepr(c));
       setAttr(path, "stroke", parts.colours[sign]);
       setAttr(path, "stroke-width", (scale === 0 ? 1.25 : 1.25 + 3.75 * Math.sqrt(Math.abs(c) / scale)).toFixed(2));
       setAttr(path, "marker-end", `url(#arrow-${sign})`);
