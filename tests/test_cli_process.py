@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.cli import process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +51,30 @@ def test_in_process_use_never_touches_the_collector() -> None:
     before = gc.get_threshold()
     process.steady()  # no console_main ran in this process: nothing to settle
     assert gc.get_threshold() == before
+
+
+SETTLES = """
+import gc, json, sys
+import engine.cli.watchview, engine.serve.runner
+from engine.cli import process
+
+usual = gc.get_threshold()
+seen = []
+engine.cli.watchview.run_watch = lambda *a, **k: seen.append(gc.get_threshold() == usual) or 0
+engine.serve.runner.serve_folder = lambda *a, **k: seen.append(gc.get_threshold() == usual) or 0
+sys.argv = ["circuit", *sys.argv[1:]]
+try:
+    process.console_main()
+except SystemExit:
+    pass
+print(json.dumps([*seen, gc.get_threshold() == usual]))
+"""
+
+
+@pytest.mark.parametrize("command", [["watch", "circuits/seed.yaml"], ["serve", "circuits"], ["batch", "circuits"]])
+def test_the_commands_that_run_on_settle_before_they_start(command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SETTLES, *command], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    assert all(json.loads(last)), done.stdout + done.stderr

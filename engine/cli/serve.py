@@ -64,9 +64,11 @@ def serve_command(
     if not (timeout > 0 and math.isfinite(timeout)):
         print(f"error: --timeout must be a positive number of seconds, got {timeout:g}", file=sys.stderr)
         raise typer.Exit(2)
+    from engine.cli.process import steady
     from engine.serve.app import ServeConfig
     from engine.serve.runner import serve_folder
 
+    steady()
     config = ServeConfig(
         folder,
         host=host,
