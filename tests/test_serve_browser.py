@@ -282,3 +282,17 @@ def test_a_what_if_renumbers_the_picture_in_the_frame_that_shows_the_table(page:
     page.wait_for_selector("#picture svg:not([data-renumbered])")
     assert page.evaluate(PICTURE_NUMBERS) == shown
     assert page.errors == [] and page.outside == []
+
+
+def test_the_page_writes_numbers_as_the_picture_does(page: Any) -> None:
+    # box numbers as engine.result.fmt, edge labels as f"{x:.4g}" — exact halves, tiny, huge and signed zeros included
+    import random
+    import struct
+
+    rng = random.Random(3)
+    numbers = [1.0625, -12345.0, 99995.0, 0.5, 1e16, 1e15, 1e-5, 1e-4, -0.0, 0.0, 5e-324, 1.7976931348623157e308]
+    numbers += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(1500)]
+    numbers += [rng.randint(-(10**6), 10**6) / rng.choice([1, 2, 16, 1024]) for _ in range(1500)]
+    numbers = [x for x in numbers if x == x and abs(x) != float("inf")]
+    shown = page.evaluate("xs => xs.map(s => [pyFull(Number(s)), pyShort(Number(s))])", [repr(x) for x in numbers])
+    assert shown == [[full(x), short(x)] for x in numbers]

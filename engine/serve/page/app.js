@@ -475,17 +475,14 @@ function renumberEdges(parts, trace) {
 
 const signOf = (x) => (!x ? "zero" : x > 0 ? "pos" : "neg");
 
-// Python's repr of a float: the shortest digits that read back as the same number, in fixed
-// notation for exponents −4 … 15, else d.ddde±XX.
-function pyRepr(x) {
+// engine.result.fmt: Python's repr of a float (the shortest digits that read back as the same
+// number; fixed notation for exponents −4 … 15, else d.ddde±XX) without a trailing ".0".
+function pyFull(x) {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
-  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
   const [mantissa, power] = x.toExponential().split("e");
-  return placed(mantissa, Number(power), -4, 16, true);
+  return placed(mantissa, Number(power), -4, 16);
 }
-
-// engine.result.fmt: repr without a trailing ".0".
-const pyFull = (x) => pyRepr(x).replace(/\.0$/, "");
 
 // Python's f"{x:.4g}": four significant digits, trailing zeros dropped.
 function pyShort(x) {
@@ -497,7 +494,7 @@ function pyShort(x) {
     // exactly halfway: Python rounds to the even digit, toExponential away from zero
     [mantissa, power] = [`${x < 0 ? "-" : ""}${digits[0]}.${digits.slice(1, 4)}`, exactPower];
   }
-  return placed(mantissa.replace(/\.?0+$/, ""), Number(power), -4, 4, false);
+  return placed(mantissa.replace(/\.?0+$/, ""), Number(power), -4, 4);
 }
 
 // Whether x is exactly the decimal digits × 10^power (not just its nearest double).
@@ -511,7 +508,7 @@ function isExact(x, digits, power) {
 }
 
 // Digits "-d.ddd" times 10^power, fixed when low <= power < high, else with an exponent.
-function placed(mantissa, power, low, high, keepPoint) {
+function placed(mantissa, power, low, high) {
   const sign = mantissa.startsWith("-") ? "-" : "";
   const digits = mantissa.replace("-", "").replace(".", "");
   if (power < low || power >= high) {
@@ -521,7 +518,7 @@ function placed(mantissa, power, low, high, keepPoint) {
   let text;
   if (power < 0) text = `0.${"0".repeat(-power - 1)}${digits}`;
   else if (digits.length > power + 1) text = `${digits.slice(0, power + 1)}.${digits.slice(power + 1)}`;
-  else text = digits + "0".repeat(power + 1 - digits.length) + (keepPoint ? ".0" : "");
+  else text = digits + "0".repeat(power + 1 - digits.length);
   return sign + text;
 }
 
