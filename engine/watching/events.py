@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import stat
 import threading
 import time
 import warnings
@@ -222,8 +221,6 @@ class Watcher:
         self._handler: Any = None
         self._types: list[Any] = []
         self._watches: dict[str, Any] = {}  # absolute folder root → its recursive watch
-        # folder roots watched again, → the folder (device, inode) the new watch is on: looked at once more
-        self._rechecks: dict[str, tuple[int, int]] = {}
         self.on_rearm: Callable[[Path], None] | None = None
         """Called (on the worker thread) with a folder root that was deleted and has come back."""
         self._thread = threading.Thread(target=self._run, name="circuit-watcher", daemon=True)
@@ -270,23 +267,11 @@ class Watcher:
         return self._observer.schedule(self._handler, path, recursive=recursive, event_filter=self._types)
 
     def _rearm(self, due: dict[str, float]) -> None:
-        """Watch again each folder root in `due` that had been deleted and exists again.
-
-        Files written into the folder before its new watch existed are found by the batch's scan
-        of the folder; so that nothing falls between that scan and the new watch's first events,
-        the folder is scanned once more a debounce later (only what changed is reported).
-        """
+        """Watch again each folder root in `due` that had been deleted and exists again."""
         observer = self._observer
         for root in self._roots:
-            if not root.is_dir or str(root.shown) not in due:
+            if not root.is_dir or str(root.shown) not in due or not os.path.isdir(root.absolute):
                 continue
-            armed_on = self._rechecks.pop(root.absolute, None)
-            try:
-                folder = os.stat(root.absolute)
-            except OSError:
-                continue
-            if not stat.S_ISDIR(folder.st_mode) or armed_on == (folder.st_dev, folder.st_ino):
-                continue  # not a folder now; or the second look, and the new watch is on this very folder
             # Its events name the root itself only when it was created, deleted or moved: the watch
             # made on the folder that was there before is dead (or, on a slow machine, still dying).
             old = self._watches.get(root.absolute)
@@ -294,8 +279,6 @@ class Watcher:
                 with contextlib.suppress(KeyError):
                     observer.unschedule(old)
             self._watches[root.absolute] = self._schedule(root.absolute, True)
-            self._rechecks[root.absolute] = (folder.st_dev, folder.st_ino)
-            self._debouncer.add(str(root.shown), time.monotonic())
             if self.on_rearm is not None:
                 self.on_rearm(root.shown)
 
